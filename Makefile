@@ -1,0 +1,97 @@
+# certdeploy build. `make` builds the three binaries into build/;
+# `make SANITIZE=1` builds the same with ASan+UBSan into build/sanitize/.
+# `make run`, `make test`, `make bench`, `make fuzz`: see README.md.
+
+CC ?= cc
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD ?= build/sanitize
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT := -O1
+else
+BUILD ?= build
+SAN_FLAGS :=
+OPT := -O2
+endif
+
+PKGS := libmicrohttpd libpq jansson libcurl openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wvla -Wwrite-strings -Wformat=2 -Wno-format-nonliteral
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -MMD -MP $(WARN) $(CFLAGS) $(SAN_FLAGS) \
+              -Ilib -Iserver -I$(BUILD)/gen $(PKG_CFLAGS)
+ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
+LIBS := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC := $(wildcard lib/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+MOCKCA_SRC := $(wildcard mockca/*.c)
+AGENT_SRC := $(wildcard agent/*.c)
+SCHEMA_SQL := $(sort $(wildcard db/schema/*.sql))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+DB_TESTS := $(patsubst tests/db/%.c,$(BUILD)/tests/db/%,$(wildcard tests/db/test_*.c))
+# integration: C tests that start real binaries (the mock CA) but need no database
+INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/test_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_OBJ := $(call obj,$(LIB_SRC))
+SERVER_OBJ := $(call obj,$(SERVER_SRC)) $(BUILD)/obj/gen/schema_embedded.o
+MOCKCA_OBJ := $(call obj,$(MOCKCA_SRC))
+AGENT_OBJ := $(call obj,$(AGENT_SRC))
+
+BINS := $(BUILD)/certdeployd $(BUILD)/certdeploy-mockca $(BUILD)/certdeploy-agent
+
+.PHONY: all tests clean run test deps format fuzz bench
+all: $(BINS)
+tests: $(UNIT_TESTS) $(DB_TESTS) $(INTEGRATION_TESTS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/schema_embedded.c: $(SCHEMA_SQL) scripts/embed-schema.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-schema.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/schema_embedded.o: $(BUILD)/gen/schema_embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libserver.a: $(SERVER_OBJ) $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/certdeployd: $(BUILD)/obj/server/main.o $(BUILD)/libserver.a
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/certdeploy-mockca: $(MOCKCA_OBJ) $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/certdeploy-agent: $(AGENT_OBJ) $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libserver.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(CMOCKA_LIBS) -o $@
+
+deps:
+	@bash scripts/install-deps.sh
+
+run: deps all
+	@bash scripts/run.sh
+
+test: deps
+	@bash tests/run.sh
+
+format:
+	clang-format -i lib/*.[ch] server/*.[ch] mockca/*.[ch] agent/*.[ch] tests/*/*.c
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package certdeploy needs to build, run and test.
+# Idempotent and fast when everything is already there: apt is only called
+# for packages dpkg does not report as installed.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential pkg-config clang
+  libmicrohttpd-dev libpq-dev libssl-dev libcurl4-openssl-dev libjansson-dev
+  libcmocka-dev
+  postgresql-15 postgresql-client-15 postgresql-contrib
+  openssl curl ca-certificates xxd procps iproute2 python3
+  nodejs npm
+  valgrind
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+# nodejs may come from outside Debian's archive (a newer node is on PATH);
+# a working node >= 18 is enough, so do not fight over the package.
+if command -v node >/dev/null 2>&1; then
+  filtered=()
+  for p in "${missing[@]}"; do
+    case "$p" in nodejs|npm) ;; *) filtered+=("$p") ;; esac
+  done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,18 @@
+/*
+ * app.h: the state one certdeployd instance shares across its threads.
+ */
+#ifndef CERTDEPLOY_APP_H
+#define CERTDEPLOY_APP_H
+
+#include "config.h"
+#include "crypto.h"
+
+struct db_pool;
+
+typedef struct app {
+  const config *cfg;
+  struct db_pool *db;                             /* request and worker connections */
+  unsigned char master_key[CRYPTO_MASTER_KEY_LEN]; /* encrypts secrets at rest */
+} app;
+
+#endif

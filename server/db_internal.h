@@ -1,0 +1,62 @@
+/*
+ * db_internal.h: for the database layer's own files (db*.c) only. The one
+ * place that includes libpq.
+ *
+ * Statements are declared where they are used with DB_STMT and prepared on
+ * a connection the first time it runs them (and again after a reconnect).
+ */
+#ifndef CERTDEPLOY_DB_INTERNAL_H
+#define CERTDEPLOY_DB_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "db.h"
+
+#define DB_MAX_STATEMENTS 256
+
+typedef struct db_stmt {
+  const char *name; /* unique statement name */
+  const char *sql;
+  int id;           /* assigned on first use; -1 before */
+} db_stmt;
+
+#define DB_STMT(var, text) static db_stmt var = {#var, text, -1}
+
+struct db_conn {
+  PGconn *pg;
+  unsigned char prepared[DB_MAX_STATEMENTS / 8]; /* bit per statement id */
+  char sqlstate[6];
+  int broken;       /* reconnect before the next use */
+  int in_tx;
+};
+
+/* Runs a prepared statement with text parameters (NULL = SQL NULL).
+ * Returns the result when it is PGRES_COMMAND_OK or PGRES_TUPLES_OK, else
+ * NULL with *rc set to DB_SOFT_ERROR or DB_HARD_ERROR (and the error
+ * logged unless it is an expected constraint violation, SQLSTATE class 23). */
+PGresult *db_exec(db_conn *conn, db_stmt *stmt, int nparams, const char *const *params, int *rc);
+
+/* Runs plain SQL text without parameters (migrations, transaction control).
+ * Returns 0 or a DB_*_ERROR. */
+int db_exec_simple(db_conn *conn, const char *sql);
+
+/* Classifies a failed result into DB_SOFT_ERROR or DB_HARD_ERROR and
+ * records the SQLSTATE on conn. */
+int db_classify(db_conn *conn, const PGresult *res);
+
+/* Copies column `col` of row `row` into buf (NUL-terminated, cut to fit). */
+void db_get_text(const PGresult *res, int row, int col, char *buf, size_t len);
+
+/* Rows affected by an INSERT/UPDATE/DELETE result. */
+int db_affected(const PGresult *res);
+
+/* malloc'd copy of a column, NULL when SQL NULL. */
+char *db_get_dup(const PGresult *res, int row, int col);
+
+/* Opens a standalone connection (migrations, LISTEN). NULL with a logged
+ * reason on failure. */
+db_conn *db_connect(const char *conninfo);
+/* Closes a standalone connection. Accepts NULL. */
+void db_disconnect(db_conn **conn);
+
+#endif

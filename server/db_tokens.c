@@ -1,0 +1,99 @@
+/* db_tokens.c: statements on api_tokens. */
+#include "db_tokens.h"
+
+#include "db_internal.h"
+
+#include <stdlib.h>
+
+#define TOKEN_COLUMNS                                                                              \
+  "id, name, role, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "   \
+  "token_hash"
+
+DB_STMT(token_insert, "INSERT INTO api_tokens (name, role, token_hash) VALUES ($1, $2, $3) "
+                      "RETURNING " TOKEN_COLUMNS);
+DB_STMT(token_find, "SELECT " TOKEN_COLUMNS " FROM api_tokens WHERE token_hash = $1");
+DB_STMT(token_list, "SELECT " TOKEN_COLUMNS " FROM api_tokens "
+                    "WHERE $1::timestamptz IS NULL OR (created_at, id) > ($1::timestamptz, $2::uuid) "
+                    "ORDER BY created_at, id LIMIT $3::int");
+DB_STMT(token_delete, "DELETE FROM api_tokens WHERE id = $1::uuid");
+DB_STMT(token_bootstrap,
+        "WITH lock AS (SELECT pg_advisory_xact_lock(7234316138370674293)) "
+        "INSERT INTO api_tokens (name, role, token_hash) "
+        "SELECT $1, 'admin', $2 FROM lock WHERE NOT EXISTS (SELECT 1 FROM api_tokens)");
+
+static void row_to_token(const PGresult *res, int row, db_token *t) {
+  db_get_text(res, row, 0, t->id, sizeof(t->id));
+  db_get_text(res, row, 1, t->name, sizeof(t->name));
+  db_get_text(res, row, 2, t->role, sizeof(t->role));
+  db_get_text(res, row, 3, t->created_at, sizeof(t->created_at));
+  db_get_text(res, row, 4, t->token_hash, sizeof(t->token_hash));
+}
+
+int db_token_insert(db_conn *c, const char *name, const char *role, const char *token_hash,
+                    db_token *out) {
+  int rc;
+  const char *p[] = {name, role, token_hash};
+  PGresult *res = db_exec(c, &token_insert, 3, p, &rc);
+  if (res == NULL)
+    return rc;
+  row_to_token(res, 0, out);
+  PQclear(res);
+  return 1;
+}
+
+int db_token_find_by_hash(db_conn *c, const char *token_hash, db_token *out) {
+  int rc;
+  const char *p[] = {token_hash};
+  PGresult *res = db_exec(c, &token_find, 1, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  if (n > 0)
+    row_to_token(res, 0, out);
+  PQclear(res);
+  return n > 0 ? 1 : 0;
+}
+
+int db_token_list(db_conn *c, const char *after_created, const char *after_id, int limit,
+                  db_token **rows) {
+  int rc;
+  char lim[16];
+  snprintf(lim, sizeof(lim), "%d", limit);
+  const char *p[] = {after_created, after_id, lim};
+  *rows = NULL;
+  PGresult *res = db_exec(c, &token_list, 3, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  *rows = calloc((size_t)(n ? n : 1), sizeof(db_token));
+  if (*rows == NULL) {
+    PQclear(res);
+    return DB_HARD_ERROR;
+  }
+  for (int i = 0; i < n; i++)
+    row_to_token(res, i, &(*rows)[i]);
+  PQclear(res);
+  return n;
+}
+
+int db_token_delete(db_conn *c, const char *id) {
+  int rc;
+  const char *p[] = {id};
+  PGresult *res = db_exec(c, &token_delete, 1, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = db_affected(res);
+  PQclear(res);
+  return n;
+}
+
+int db_token_bootstrap(db_conn *c, const char *name, const char *token_hash) {
+  int rc;
+  const char *p[] = {name, token_hash};
+  PGresult *res = db_exec(c, &token_bootstrap, 2, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = db_affected(res);
+  PQclear(res);
+  return n;
+}

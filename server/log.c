@@ -1,0 +1,153 @@
+/* log.c: text and JSON log lines to stderr, one write(2) per line. */
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static log_format current_format = LOG_TEXT;
+
+static const char *level_names[] = {"debug", "info", "warn", "error"};
+
+void log_set_format(log_format f) {
+  current_format = f;
+}
+
+/* A fixed line buffer: a line longer than this is cut, never overflowed. */
+typedef struct line {
+  char buf[4096];
+  size_t len;
+} line;
+
+static void put(line *l, const char *s, size_t n) {
+  size_t room = sizeof(l->buf) - 2 - l->len; /* keep space for "\n\0" */
+  if (n > room)
+    n = room;
+  memcpy(l->buf + l->len, s, n);
+  l->len += n;
+}
+
+static void puts_(line *l, const char *s) {
+  put(l, s, strlen(s));
+}
+
+/* JSON string escaping of s, without the quotes. */
+static void put_json_escaped(line *l, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    char esc[8];
+    switch (*p) {
+    case '"':
+      puts_(l, "\\\"");
+      break;
+    case '\\':
+      puts_(l, "\\\\");
+      break;
+    case '\n':
+      puts_(l, "\\n");
+      break;
+    case '\r':
+      puts_(l, "\\r");
+      break;
+    case '\t':
+      puts_(l, "\\t");
+      break;
+    default:
+      if (*p < 0x20) {
+        snprintf(esc, sizeof(esc), "\\u%04x", *p);
+        puts_(l, esc);
+      } else {
+        put(l, (const char *)p, 1);
+      }
+    }
+  }
+}
+
+/* Text values with spaces or quotes are quoted so lines stay parseable. */
+static void put_text_value(line *l, const char *s) {
+  if (*s != '\0' && strpbrk(s, " \"=\n\t") == NULL) {
+    puts_(l, s);
+    return;
+  }
+  puts_(l, "\"");
+  put_json_escaped(l, s);
+  puts_(l, "\"");
+}
+
+static void timestamp(char out[32]) {
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+void log_event(log_level level, const char *msg, const log_field *fields, int nfields) {
+  line l = {.len = 0};
+  char ts[32];
+  timestamp(ts);
+  if (current_format == LOG_JSON) {
+    puts_(&l, "{\"ts\":\"");
+    puts_(&l, ts);
+    puts_(&l, "\",\"level\":\"");
+    puts_(&l, level_names[level]);
+    puts_(&l, "\",\"msg\":\"");
+    put_json_escaped(&l, msg);
+    puts_(&l, "\"");
+    for (int i = 0; i < nfields; i++) {
+      if (fields[i].value == NULL)
+        continue;
+      puts_(&l, ",\"");
+      put_json_escaped(&l, fields[i].key);
+      puts_(&l, fields[i].number ? "\":" : "\":\"");
+      put_json_escaped(&l, fields[i].value);
+      if (!fields[i].number)
+        puts_(&l, "\"");
+    }
+    puts_(&l, "}");
+  } else {
+    puts_(&l, ts);
+    puts_(&l, " ");
+    puts_(&l, level_names[level]);
+    puts_(&l, " ");
+    puts_(&l, msg);
+    for (int i = 0; i < nfields; i++) {
+      if (fields[i].value == NULL)
+        continue;
+      puts_(&l, " ");
+      puts_(&l, fields[i].key);
+      puts_(&l, "=");
+      put_text_value(&l, fields[i].value);
+    }
+  }
+  l.buf[l.len++] = '\n';
+  ssize_t off = 0;
+  while (off < (ssize_t)l.len) {
+    ssize_t w = write(STDERR_FILENO, l.buf + off, l.len - (size_t)off);
+    if (w <= 0)
+      break;
+    off += w;
+  }
+}
+
+static void log_vmsg(log_level level, const char *fmt, va_list ap) {
+  char msg[2048];
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  log_event(level, msg, NULL, 0);
+}
+
+void log_msg(log_level level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  log_vmsg(level, fmt, ap);
+  va_end(ap);
+}
+
+int log_fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  log_vmsg(LOG_ERROR, fmt, ap);
+  va_end(ap);
+  return -1;
+}

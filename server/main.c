@@ -1,0 +1,106 @@
+/* main.c: certdeployd: configure, migrate, serve until SIGINT/SIGTERM. */
+#include "app.h"
+#include "bootstrap.h"
+#include "config.h"
+#include "crypto.h"
+#include "db.h"
+#include "db_migrate.h"
+#include "fileutil.h"
+#include "http.h"
+#include "log.h"
+#include "tls.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int http_thread_count(const config *cfg) {
+  if (cfg->http_threads > 0)
+    return (int)cfg->http_threads;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  int n = cpus > 0 ? (int)cpus * 2 : 4;
+  return n < 4 ? 4 : n;
+}
+
+/* Blocks the stop signals in every thread; main waits for them. */
+static void block_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+static int serve(config *cfg) {
+  int ret = 1;
+  app a = {.cfg = cfg};
+  char *cert = NULL, *key = NULL, *err = NULL;
+  http_server *http = NULL;
+  sigset_t stop;
+  block_signals(&stop);
+
+  if (dir_ensure(cfg->state_dir, 0700) != 0) {
+    log_fail("cannot create the state dir %s: %s", cfg->state_dir, strerror(errno));
+    goto out;
+  }
+  if (db_migrate(cfg->database_url) != 0)
+    goto out;
+  if (crypto_master_key_load(cfg->master_key_file, a.master_key, &err) != 0) {
+    log_fail("master key: %s", err ? err : "unknown error");
+    goto out;
+  }
+  if (tls_load(cfg, &cert, &key) != 0)
+    goto out;
+  int threads = http_thread_count(cfg);
+  int pool = cfg->db_pool_size > 0 ? (int)cfg->db_pool_size : threads + 2;
+  a.db = db_pool_create(cfg->database_url, pool);
+  if (a.db == NULL)
+    goto out;
+  if (bootstrap_admin_token(&a) != 0)
+    goto out;
+  http = http_start(&a, cfg->listen, cert, key, threads);
+  if (http == NULL)
+    goto out;
+  char host[256];
+  int port;
+  http_parse_listen(cfg->listen, host, sizeof(host), &port);
+  int bound = http_port(http);
+  printf("certdeployd listening on https://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
+         strchr(host, ':') ? "]" : "", bound);
+  fflush(stdout);
+  log_msg(LOG_INFO, "serving on port %d with %d HTTP threads and %d database connections", bound,
+          threads, pool);
+
+  int sig = 0;
+  sigwait(&stop, &sig);
+  log_msg(LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  ret = 0;
+out:
+  http_stop(&http);
+  db_pool_destroy(&a.db);
+  free(cert);
+  crypto_free_secret(key);
+  free(err);
+  crypto_cleanse(a.master_key, sizeof(a.master_key));
+  return ret;
+}
+
+int main(int argc, char **argv) {
+  config cfg;
+  int rc = config_load(&cfg, argc, argv);
+  if (rc != 0) {
+    config_release(&cfg);
+    return rc > 0 ? 0 : 2;
+  }
+  log_set_format(strcmp(cfg.log_format, "json") == 0 ? LOG_JSON : LOG_TEXT);
+  int ret;
+  if (strcmp(cfg.command, "migrate") == 0)
+    ret = db_migrate(cfg.database_url) == 0 ? 0 : 1;
+  else
+    ret = serve(&cfg);
+  config_release(&cfg);
+  return ret;
+}

@@ -1,0 +1,87 @@
+/* page.c: limit and cursor parameters. */
+#include "page.h"
+
+#include "json_body.h"
+#include "reply.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+/* Decodes the hex cursor into "key\nid". */
+static int decode_cursor(const char *hex, page *pg) {
+  char raw[180];
+  size_t n = strlen(hex);
+  if (n == 0 || n % 2 != 0 || n / 2 >= sizeof(raw))
+    return -1;
+  for (size_t i = 0; i < n / 2; i++) {
+    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return -1;
+    raw[i] = (char)(hi * 16 + lo);
+  }
+  raw[n / 2] = '\0';
+  char *nl = strchr(raw, '\n');
+  if (nl == NULL || (size_t)(nl - raw) >= sizeof(pg->after_key))
+    return -1;
+  *nl = '\0';
+  if (!uuid_valid(nl + 1) || raw[0] == '\0')
+    return -1;
+  memcpy(pg->after_key, raw, (size_t)(nl - raw) + 1);
+  memcpy(pg->after_id, nl + 1, 37);
+  return 0;
+}
+
+int page_from_request(const request *req, reply *rep, page *pg) {
+  memset(pg, 0, sizeof(*pg));
+  pg->limit = PAGE_DEFAULT_LIMIT;
+  const char *limit = request_query(req, "limit");
+  if (limit != NULL) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(limit, &end, 10);
+    if (errno || end == limit || *end != '\0' || v < 1 || v > PAGE_MAX_LIMIT) {
+      reply_errorf(rep, ERR_INVALID_REQUEST, "limit", "'limit' must be a number from 1 to %d.",
+                   PAGE_MAX_LIMIT);
+      return -1;
+    }
+    pg->limit = (int)v;
+  }
+  const char *cursor = request_query(req, "cursor");
+  if (cursor != NULL && decode_cursor(cursor, pg) != 0) {
+    reply_error(rep, ERR_INVALID_REQUEST, "cursor",
+                "'cursor' is not one this server gave out; start again without it.");
+    return -1;
+  }
+  return 0;
+}
+
+json_t *page_cursor(const char *key, const char *id) {
+  static const char digits[] = "0123456789abcdef";
+  char raw[180], hex[360];
+  int n = snprintf(raw, sizeof(raw), "%s\n%s", key, id);
+  if (n < 0 || (size_t)n >= sizeof(raw))
+    return json_null();
+  for (int i = 0; i < n; i++) {
+    hex[2 * i] = digits[(unsigned char)raw[i] >> 4];
+    hex[2 * i + 1] = digits[(unsigned char)raw[i] & 15];
+  }
+  hex[2 * n] = '\0';
+  return json_string(hex);
+}
+
+const char *page_key(const page *pg) {
+  return pg->after_key[0] ? pg->after_key : NULL;
+}
+
+const char *page_id(const page *pg) {
+  return pg->after_id[0] ? pg->after_id : NULL;
+}

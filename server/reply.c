@@ -1,0 +1,76 @@
+/* reply.c: building replies, and the one error body shape. */
+#include "reply.h"
+
+#include "db.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void reply_reset(reply *rep) {
+  free(rep->body);
+  rep->body = NULL;
+  rep->body_len = 0;
+}
+
+void reply_json(reply *rep, int status, json_t *body) {
+  reply_reset(rep);
+  rep->status = status;
+  rep->content_type = "application/json";
+  rep->body = json_dumps(body, JSON_COMPACT);
+  json_decref(body);
+  if (rep->body == NULL) {
+    rep->status = 500;
+    rep->body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
+  }
+  rep->body_len = rep->body ? strlen(rep->body) : 0;
+}
+
+void reply_error(reply *rep, api_error_code code, const char *field, const char *message) {
+  json_t *err = json_pack("{s:s, s:s}", "code", api_error_name(code), "message",
+                          message ? message : api_error_default_message(code));
+  if (err && field)
+    json_object_set_new(err, "field", json_string(field));
+  reply_json(rep, api_error_status(code), json_pack("{s:o}", "error", err));
+  rep->error_code = api_error_name(code);
+}
+
+void reply_errorf(reply *rep, api_error_code code, const char *field, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  reply_error(rep, code, field, msg);
+}
+
+void reply_empty(reply *rep, int status) {
+  reply_reset(rep);
+  rep->status = status;
+  rep->content_type = NULL;
+}
+
+void reply_text(reply *rep, int status, const char *content_type, const char *text, size_t len) {
+  reply_reset(rep);
+  rep->status = status;
+  rep->content_type = content_type;
+  rep->body = malloc(len + 1);
+  if (rep->body == NULL) {
+    rep->status = 500;
+    return;
+  }
+  memcpy(rep->body, text, len);
+  rep->body[len] = '\0';
+  rep->body_len = len;
+}
+
+void reply_release(reply *rep) {
+  free(rep->body);
+  free(rep->allow);
+  memset(rep, 0, sizeof(*rep));
+}
+
+void reply_db_error(reply *rep, int rc) {
+  reply_error(rep, rc == DB_SOFT_ERROR ? ERR_UNAVAILABLE : ERR_INTERNAL, NULL, NULL);
+}

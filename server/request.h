@@ -1,0 +1,63 @@
+/*
+ * request.h: what a route handler sees of a request and fills in a reply.
+ *
+ * No transport library shows through here: http.c (libmicrohttpd) fills a
+ * request, calls router_dispatch(), and sends the reply. Handlers build
+ * replies only through reply.h.
+ */
+#ifndef CERTDEPLOY_REQUEST_H
+#define CERTDEPLOY_REQUEST_H
+
+#include <stddef.h>
+
+#include "auth.h"
+
+struct app;
+struct route;
+struct db_conn;
+
+#define REQUEST_MAX_PARAMS 4
+#define REQUEST_BODY_LIMIT (1024 * 1024)
+
+typedef struct request {
+  const char *method;          /* "GET", "POST", ... */
+  const char *path;            /* decoded path, no query */
+  char *params[REQUEST_MAX_PARAMS]; /* path parameters captured by the route (owned) */
+  int nparams;
+  const char *body;            /* NUL-terminated copy of the body (may contain NULs) */
+  size_t body_len;
+  const char *content_type;    /* header value or NULL */
+  const char *authorization;   /* header value or NULL */
+  char client_ip[64];
+  char request_id[40];
+  const struct route *route;   /* matched route, NULL for 404 */
+  principal who;               /* filled by the router's auth step */
+  struct db_conn *db;          /* acquired on first request_db(), released after the reply */
+  struct app *app;             /* server-wide state */
+  void *transport;             /* opaque, for request_query() */
+} request;
+
+typedef struct reply {
+  int status;                  /* 0 until a reply is set */
+  char *body;                  /* malloc'd */
+  size_t body_len;
+  const char *content_type;    /* static string */
+  char *allow;                 /* Allow header for 405 (malloc'd) */
+  const char *error_code;      /* wire code of an error reply, for the log */
+  long retry_after;            /* seconds, or 0 for none */
+  const char *cache_control;   /* static string, default "no-store" */
+} reply;
+
+/* Value of query parameter `name`, or NULL. Owned by the transport;
+ * valid until the reply is sent. Implemented by http.c. */
+const char *request_query(const request *req, const char *name);
+
+/* The request's database connection, acquired from the pool on first use.
+ * NULL when the database is unreachable; then rep is set to 503
+ * `unavailable` and the handler should return. */
+struct db_conn *request_db(request *req, reply *rep);
+
+/* Releases what a request holds (database connection, params). */
+void request_release(request *req);
+
+#endif

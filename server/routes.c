@@ -1,0 +1,14 @@
+/* routes.c: the route table. Follow a handler's name to its file. */
+#include "handlers.h"
+#include "router.h"
+
+const route routes[] = {
+    {"GET", "/healthz", ROUTE_PUBLIC, health_live},
+    {"GET", "/readyz", ROUTE_PUBLIC, health_ready},
+
+    {"POST", "/api/v1/tokens", ROUTE_API_WRITE, tokens_create},
+    {"GET", "/api/v1/tokens", ROUTE_API_READ, tokens_list},
+    {"DELETE", "/api/v1/tokens/{id}", ROUTE_API_WRITE, tokens_delete},
+};
+
+const int route_count = (int)(sizeof(routes) / sizeof(routes[0]));
