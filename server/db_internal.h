@@ -22,6 +22,12 @@ typedef struct db_stmt {
 
 #define DB_STMT(var, text) static db_stmt var = {#var, text, -1}
 
+/* RFC 3339 UTC text of a timestamptz column, to the second or (for keyset
+ * cursors, which must round-trip exactly) to the microsecond. */
+#define DB_TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define DB_TS_US(col)                                                                              \
+  "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
 struct db_conn {
   PGconn *pg;
   unsigned char prepared[DB_MAX_STATEMENTS / 8]; /* bit per statement id */

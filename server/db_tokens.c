@@ -5,9 +5,7 @@
 
 #include <stdlib.h>
 
-#define TOKEN_COLUMNS                                                                              \
-  "id, name, role, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "   \
-  "token_hash"
+#define TOKEN_COLUMNS "id, name, role, " DB_TS_US("created_at") ", token_hash"
 
 DB_STMT(token_insert, "INSERT INTO api_tokens (name, role, token_hash) VALUES ($1, $2, $3) "
                       "RETURNING " TOKEN_COLUMNS);

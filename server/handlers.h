@@ -16,4 +16,18 @@ void tokens_create(request *req, reply *rep);
 void tokens_list(request *req, reply *rep);
 void tokens_delete(request *req, reply *rep);
 
+/* routes_cas.c */
+void cas_create(request *req, reply *rep);
+void cas_list(request *req, reply *rep);
+void cas_get(request *req, reply *rep);
+void cas_update(request *req, reply *rep);
+void cas_delete(request *req, reply *rep);
+
+/* routes_profiles.c */
+void profiles_create(request *req, reply *rep);
+void profiles_list(request *req, reply *rep);
+void profiles_get(request *req, reply *rep);
+void profiles_update(request *req, reply *rep);
+void profiles_delete(request *req, reply *rep);
+
 #endif

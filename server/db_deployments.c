@@ -1,0 +1,281 @@
+/* db_deployments.c: one deployment's reads and guarded transitions. */
+#include "db_deployments.h"
+
+#include "db_generation.h"
+#include "db_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CERT_COLUMNS(p)                                                                            \
+  "d." p "_serial, " DB_TS("d." p "_not_before") ", " DB_TS("d." p "_not_after") ", d." p          \
+  "_sha256, coalesce(now() BETWEEN d." p "_not_before AND d." p "_not_after, false)"
+
+#define DEPLOYMENT_SELECT                                                                          \
+  "SELECT d.device_id, d.profile_id, p.name, p.key_mode, d.status, "                              \
+  "coalesce(d.failure_source, ''), d.detail, d.attempts, " DB_TS("d.next_attempt_at") ", "        \
+  "d.generation, " DB_TS("d.updated_at") ", coalesce(d.issued_generation = d.generation, false), " \
+  "coalesce(d.csr_generation = d.generation, false), " CERT_COLUMNS("issued") ", "                 \
+  CERT_COLUMNS("installed") ", " DB_TS("d.renew_at") " "                                           \
+  "FROM deployments d JOIN profiles p ON p.id = d.profile_id "
+
+DB_STMT(deployment_get,
+        DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid AND d.profile_id = $2::uuid");
+DB_STMT(deployment_get_lock, DEPLOYMENT_SELECT
+        "WHERE d.device_id = $1::uuid AND d.profile_id = $2::uuid FOR UPDATE OF d");
+DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid ORDER BY p.name");
+
+/* Every transition: update guarded by (status, generation), then history
+ * from the returned row. $1 device, $2 profile, $3 expected status, $4
+ * expected generation; the history's actor, event, to-status and detail
+ * follow as numbered; cond adds conditions ("" for none). */
+#define GUARDED(set, cond, to, actor, event, detail)                                               \
+  "WITH u AS (UPDATE deployments SET " set ", updated_at = now() "                                 \
+  "WHERE device_id = $1::uuid AND profile_id = $2::uuid AND status = $3::deployment_status "       \
+  "AND generation = $4::int " cond " RETURNING device_id, profile_id, generation) "                \
+  "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, " actor ", " event ", "        \
+  "$3::deployment_status, " to ", generation, " detail " FROM u"
+
+DB_STMT(deployment_apply,
+        GUARDED("status = $5::deployment_status, attempts = $6::int, failure_source = $7, "
+                "detail = $8, claimed_until = NULL, next_attempt_at = CASE WHEN $9::bigint IS NULL "
+                "THEN NULL ELSE now() + make_interval(secs => $9::bigint) END",
+                "", "$5::deployment_status", "$10", "$11", "$8"));
+
+DB_STMT(deployment_issued,
+        GUARDED("issued_generation = generation, issued_serial = $5, issued_pem = $6, "
+                "issued_chain = $7, issued_not_before = $8::timestamptz, "
+                "issued_not_after = $9::timestamptz, issued_sha256 = $10, key_sealed = $11, "
+                "csr = coalesce($12, csr), attempts = $13::int, detail = $14, "
+                "next_attempt_at = NULL, claimed_until = NULL",
+                "AND issued_generation IS DISTINCT FROM generation", "'pending'", "$15", "'ca_issued'", "$14"));
+
+DB_STMT(deployment_verified,
+        GUARDED("status = 'verified', installed_serial = issued_serial, "
+                "installed_not_before = issued_not_before, installed_not_after = issued_not_after, "
+                "installed_sha256 = issued_sha256, key_sealed = NULL, renew_at = $5::timestamptz, "
+                "detail = $6, next_attempt_at = NULL",
+                "AND issued_generation = generation", "'verified'", "$7", "$8", "$6"));
+
+DB_STMT(deployment_new_generation,
+        GUARDED(DB_NEW_GENERATION_SET ", detail = $5", "", "'pending'", "$6", "$7", "$5"));
+
+DB_STMT(resend_allow, "SELECT set_config('certdeploy.resend', 'on', true)");
+
+DB_STMT(history_append,
+        "INSERT INTO " DB_HISTORY_COLUMNS " VALUES ($1::uuid, $2::uuid, $5, $6, "
+        "$3::deployment_status, $3::deployment_status, $4::int, $7)");
+
+DB_STMT(deployment_store_csr,
+        "WITH u AS (UPDATE deployments SET csr = $4, csr_generation = generation, "
+        "next_attempt_at = now(), updated_at = now() "
+        "WHERE device_id = $1::uuid AND profile_id = $2::uuid AND status = 'pending' "
+        "AND generation = $3::int AND issued_generation IS DISTINCT FROM generation "
+        "RETURNING device_id, profile_id, generation) "
+        "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, 'device:' || $1, "
+        "'csr_received', 'pending', 'pending', generation, 'the device sent its CSR' FROM u");
+
+DB_STMT(deployment_key,
+        "SELECT key_sealed, issued_pem, issued_chain FROM deployments WHERE device_id = $1::uuid "
+        "AND profile_id = $2::uuid AND generation = $3::int AND issued_generation = generation");
+
+DB_STMT(profile_resend,
+        "WITH old AS (SELECT device_id AS dev, status AS old_status FROM deployments "
+        "             WHERE profile_id = $1::uuid AND status = $2::deployment_status FOR UPDATE), "
+        "u AS (UPDATE deployments d SET " DB_NEW_GENERATION_SET ", detail = 'admin resend' "
+        "      FROM old WHERE d.profile_id = $1::uuid AND d.device_id = old.dev "
+        "      RETURNING d.device_id, d.profile_id, d.generation, old.old_status) "
+        "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, $3, 'resend', "
+        "old_status, 'pending', generation, 'admin resend' FROM u");
+
+static void read_cert(const PGresult *res, int row, int col, db_cert *cert) {
+  cert->present = !PQgetisnull(res, row, col);
+  db_get_text(res, row, col, cert->serial, sizeof(cert->serial));
+  db_get_text(res, row, col + 1, cert->not_before, sizeof(cert->not_before));
+  db_get_text(res, row, col + 2, cert->not_after, sizeof(cert->not_after));
+  db_get_text(res, row, col + 3, cert->sha256, sizeof(cert->sha256));
+  cert->valid = PQgetvalue(res, row, col + 4)[0] == 't';
+}
+
+static void read_deployment(const PGresult *res, int row, db_deployment *d) {
+  char status[16];
+  memset(d, 0, sizeof(*d));
+  db_get_text(res, row, 0, d->device_id, sizeof(d->device_id));
+  db_get_text(res, row, 1, d->profile_id, sizeof(d->profile_id));
+  db_get_text(res, row, 2, d->profile_name, sizeof(d->profile_name));
+  db_get_text(res, row, 3, d->key_mode, sizeof(d->key_mode));
+  db_get_text(res, row, 4, status, sizeof(status));
+  d->status = state_status_parse(status);
+  db_get_text(res, row, 5, d->failure_source, sizeof(d->failure_source));
+  db_get_text(res, row, 6, d->detail, sizeof(d->detail));
+  d->attempts = (int)strtol(PQgetvalue(res, row, 7), NULL, 10);
+  db_get_text(res, row, 8, d->next_attempt_at, sizeof(d->next_attempt_at));
+  d->generation = (int)strtol(PQgetvalue(res, row, 9), NULL, 10);
+  db_get_text(res, row, 10, d->updated_at, sizeof(d->updated_at));
+  d->issued_for_generation = PQgetvalue(res, row, 11)[0] == 't';
+  d->csr_for_generation = PQgetvalue(res, row, 12)[0] == 't';
+  read_cert(res, row, 13, &d->issued);
+  read_cert(res, row, 18, &d->installed);
+  db_get_text(res, row, 23, d->renew_at, sizeof(d->renew_at));
+}
+
+int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id, int lock,
+                      db_deployment *out) {
+  int rc;
+  const char *p[] = {device_id, profile_id};
+  PGresult *res = db_exec(c, lock ? &deployment_get_lock : &deployment_get, 2, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  if (n > 0)
+    read_deployment(res, 0, out);
+  PQclear(res);
+  return n > 0 ? 1 : 0;
+}
+
+int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployment **rows) {
+  int rc;
+  const char *p[] = {device_id};
+  *rows = NULL;
+  PGresult *res = db_exec(c, &deployment_list_device, 1, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  *rows = calloc((size_t)(n ? n : 1), sizeof(db_deployment));
+  if (*rows == NULL) {
+    PQclear(res);
+    return DB_HARD_ERROR;
+  }
+  for (int i = 0; i < n; i++)
+    read_deployment(res, i, &(*rows)[i]);
+  PQclear(res);
+  return n;
+}
+
+/* Runs a guarded statement; returns rows changed (0 when raced). */
+static int run(db_conn *c, db_stmt *s, int n, const char *const *p) {
+  int rc;
+  PGresult *res = db_exec(c, s, n, p, &rc);
+  if (res == NULL)
+    return rc;
+  int count = db_affected(res);
+  PQclear(res);
+  return count;
+}
+
+int db_deployment_apply(db_conn *c, const char *device_id, const char *profile_id,
+                        const db_change *ch) {
+  char gen[16], attempts[16], retry[24];
+  snprintf(gen, sizeof(gen), "%d", ch->generation);
+  snprintf(attempts, sizeof(attempts), "%d", ch->attempts);
+  snprintf(retry, sizeof(retry), "%ld", ch->retry_in_seconds);
+  const char *p[] = {device_id,
+                     profile_id,
+                     state_status_name(ch->from),
+                     gen,
+                     state_status_name(ch->to),
+                     attempts,
+                     state_failure_name(ch->failure),
+                     ch->detail ? ch->detail : "",
+                     ch->to == STATUS_PENDING && ch->retry_in_seconds >= 0 ? retry : NULL,
+                     ch->actor,
+                     state_event_name(ch->event)};
+  return run(c, &deployment_apply, 11, p);
+}
+
+int db_deployment_issued(db_conn *c, const char *device_id, const char *profile_id,
+                         const db_change *ch, const db_issued *cert) {
+  char gen[16], attempts[16];
+  snprintf(gen, sizeof(gen), "%d", ch->generation);
+  snprintf(attempts, sizeof(attempts), "%d", ch->attempts);
+  const char *p[] = {device_id,        profile_id,       "pending",       gen,
+                     cert->serial,     cert->pem,        cert->chain,     cert->not_before,
+                     cert->not_after,  cert->sha256,     cert->key_sealed, cert->csr,
+                     attempts,         ch->detail ? ch->detail : "", ch->actor};
+  return run(c, &deployment_issued, 15, p);
+}
+
+int db_deployment_verified(db_conn *c, const char *device_id, const char *profile_id,
+                           const db_change *ch, const char *renew_at) {
+  char gen[16];
+  snprintf(gen, sizeof(gen), "%d", ch->generation);
+  const char *p[] = {device_id, profile_id, "verifying", gen, renew_at,
+                     ch->detail ? ch->detail : "", ch->actor, state_event_name(ch->event)};
+  return run(c, &deployment_verified, 8, p);
+}
+
+int db_deployment_new_generation(db_conn *c, const char *device_id, const char *profile_id,
+                                 const db_change *ch) {
+  char gen[16];
+  snprintf(gen, sizeof(gen), "%d", ch->generation);
+  const char *p[] = {device_id, profile_id, state_status_name(ch->from), gen,
+                     ch->detail ? ch->detail : "", ch->actor, state_event_name(ch->event)};
+  return run(c, &deployment_new_generation, 7, p);
+}
+
+int db_deployment_resend_failed(db_conn *c, const char *device_id, const char *profile_id,
+                                const db_change *ch) {
+  int rc = run(c, &resend_allow, 0, NULL);
+  if (rc < 0)
+    return rc;
+  return db_deployment_new_generation(c, device_id, profile_id, ch);
+}
+
+int db_history_append(db_conn *c, const char *device_id, const char *profile_id,
+                      const db_change *ch) {
+  char gen[16];
+  snprintf(gen, sizeof(gen), "%d", ch->generation);
+  const char *p[] = {device_id, profile_id, state_status_name(ch->from), gen, ch->actor,
+                     state_event_name(ch->event), ch->detail ? ch->detail : ""};
+  return run(c, &history_append, 7, p);
+}
+
+int db_deployment_store_csr(db_conn *c, const char *device_id, const char *profile_id,
+                            int generation, const char *csr) {
+  char gen[16];
+  snprintf(gen, sizeof(gen), "%d", generation);
+  const char *p[] = {device_id, profile_id, gen, csr};
+  return run(c, &deployment_store_csr, 4, p);
+}
+
+int db_deployment_key(db_conn *c, const char *device_id, const char *profile_id, int generation,
+                      char **key_sealed, char **cert_pem, char **chain_pem) {
+  int rc;
+  char gen[16];
+  snprintf(gen, sizeof(gen), "%d", generation);
+  const char *p[] = {device_id, profile_id, gen};
+  *key_sealed = *cert_pem = *chain_pem = NULL;
+  PGresult *res = db_exec(c, &deployment_key, 3, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  if (n > 0) {
+    *key_sealed = db_get_dup(res, 0, 0);
+    *cert_pem = db_get_dup(res, 0, 1);
+    *chain_pem = db_get_dup(res, 0, 2);
+  }
+  PQclear(res);
+  return n > 0 ? 1 : 0;
+}
+
+int db_profile_resend(db_conn *c, const char *profile_id, deployment_status status,
+                      const char *actor) {
+  int rc = db_begin(c);
+  if (rc != 0)
+    return rc;
+  if (status == STATUS_FAILED && (rc = run(c, &resend_allow, 0, NULL)) < 0)
+    goto fail;
+  const char *p[] = {profile_id, state_status_name(status), actor};
+  int n = run(c, &profile_resend, 3, p);
+  if (n < 0) {
+    rc = n;
+    goto fail;
+  }
+  if ((rc = db_commit(c)) != 0)
+    return rc;
+  return n;
+fail:
+  db_rollback(c);
+  return rc;
+}

@@ -1,0 +1,116 @@
+/*
+ * db_deployments.h: reading deployments and applying the state machine's
+ * decisions to them.
+ *
+ * Every function that changes a deployment takes the status and
+ * generation the caller decided on (from a row it read) and changes the
+ * row only if both are still the same; it returns 0 when another request
+ * or instance got there first (re-read and decide again). Each change
+ * appends its history row in the same statement. Return values follow
+ * db.h.
+ */
+#ifndef CERTDEPLOY_DB_DEPLOYMENTS_H
+#define CERTDEPLOY_DB_DEPLOYMENTS_H
+
+#include "db.h"
+#include "state.h"
+
+typedef struct db_cert {
+  int present;
+  char serial[130];
+  char not_before[24]; /* RFC 3339 UTC */
+  char not_after[24];
+  char sha256[65];
+  int valid;           /* inside its validity period now */
+} db_cert;
+
+typedef struct db_deployment {
+  char device_id[40];
+  char profile_id[40];
+  char profile_name[160];
+  char key_mode[8];           /* "server" or "device" */
+  deployment_status status;
+  char failure_source[8];     /* "", "server" or "device" */
+  char detail[2048];
+  int attempts;
+  char next_attempt_at[24];   /* "" when none */
+  int generation;
+  char updated_at[24];
+  int issued_for_generation;  /* issued_* belongs to the current generation */
+  int csr_for_generation;     /* a CSR for the current generation is stored */
+  db_cert issued;
+  db_cert installed;
+  char renew_at[24];          /* "" when none */
+} db_deployment;
+
+/* One deployment (with its profile's name and key mode). lock: SELECT ...
+ * FOR UPDATE inside the caller's transaction. Returns 1 found, 0 none. */
+int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id, int lock,
+                      db_deployment *out);
+
+/* Every deployment of a device, by profile name. *rows is malloc'd.
+ * Returns the count. */
+int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployment **rows);
+
+/* The fields a transition may set besides the status. */
+typedef struct db_change {
+  deployment_status from;     /* expected current status */
+  int generation;             /* expected current generation */
+  deployment_status to;
+  state_event event;
+  const char *actor;
+  const char *detail;         /* deployment detail and history detail */
+  int attempts;
+  failure_source failure;
+  long retry_in_seconds;      /* pending after a transient error: next attempt */
+} db_change;
+
+/* Applies a transition within the same generation (CA outcome without a
+ * certificate, delivery, device error). Returns 1, or 0 if raced. */
+int db_deployment_apply(db_conn *c, const char *device_id, const char *profile_id,
+                        const db_change *ch);
+
+/* The certificate obtained for the current generation (pending stays
+ * pending, issued for delivery). key_sealed is NULL in device key mode. */
+typedef struct db_issued {
+  const char *serial, *pem, *chain, *not_before, *not_after, *sha256, *key_sealed, *csr;
+} db_issued;
+int db_deployment_issued(db_conn *c, const char *device_id, const char *profile_id,
+                         const db_change *ch, const db_issued *cert);
+
+/* verifying -> verified: the issued certificate becomes the installed one,
+ * the server-held key is erased, renew_at (RFC 3339) is set. */
+int db_deployment_verified(db_conn *c, const char *device_id, const char *profile_id,
+                           const db_change *ch, const char *renew_at);
+
+/* A new generation (renewal due, admin resend of a verified deployment):
+ * pending, attempts 0, issued certificate forgotten. */
+int db_deployment_new_generation(db_conn *c, const char *device_id, const char *profile_id,
+                                 const db_change *ch);
+
+/* The admin resend of a failed deployment: the one way out of `failed`.
+ * Must run inside a transaction (it sets certdeploy.resend for it). */
+int db_deployment_resend_failed(db_conn *c, const char *device_id, const char *profile_id,
+                                const db_change *ch);
+
+/* Appends a history row without changing the deployment (events ignored
+ * on a failed deployment). */
+int db_history_append(db_conn *c, const char *device_id, const char *profile_id,
+                      const db_change *ch);
+
+/* Stores the device's CSR for the current generation (device key mode).
+ * Returns 1, or 0 when the status/generation moved on. */
+int db_deployment_store_csr(db_conn *c, const char *device_id, const char *profile_id,
+                            int generation, const char *csr);
+
+/* The encrypted server-generated key of the current generation, malloc'd
+ * (NULL when none). Returns 1, 0 none, or an error. */
+int db_deployment_key(db_conn *c, const char *device_id, const char *profile_id, int generation,
+                      char **key_sealed, char **cert_pem, char **chain_pem);
+
+/* Resends every deployment of a profile in `status` ("failed" or
+ * "verified"). Runs in its own transaction. Returns the number resent. */
+int db_profile_resend(db_conn *c, const char *profile_id, deployment_status status,
+                      const char *actor);
+
+#endif
