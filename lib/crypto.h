@@ -64,8 +64,8 @@ char *crypto_seal(const unsigned char key[CRYPTO_MASTER_KEY_LEN], const void *pl
 /* Reverses crypto_seal. *plain is malloc'd, NUL-terminated (len excludes
  * the NUL); free it with crypto_free_secret. -1 when the text is damaged
  * or was sealed with another key. */
-int crypto_open(const unsigned char key[CRYPTO_MASTER_KEY_LEN], const char *sealed,
-                char **plain, size_t *len);
+int crypto_open(const unsigned char key[CRYPTO_MASTER_KEY_LEN], const char *sealed, char **plain,
+                size_t *len);
 
 /* ---- keys ------------------------------------------------------------ */
 
@@ -91,11 +91,11 @@ void crypto_key_free(crypto_key **key);
 char *crypto_csr_create(const crypto_key *key, const char *common_name);
 
 typedef struct crypto_csr_info {
-  char key_type[8];        /* "RSA" or "EC" */
-  int key_bits;            /* RSA modulus bits, or EC field bits */
-  char curve[32];          /* EC curve short name ("prime256v1"), else "" */
-  char common_name[256];   /* subject CN, "" when absent */
-  char pubkey_sha256[65];  /* SHA-256 hex of the DER SubjectPublicKeyInfo */
+  char key_type[8];       /* "RSA" or "EC" */
+  int key_bits;           /* RSA modulus bits, or EC field bits */
+  char curve[32];         /* EC curve short name ("prime256v1"), else "" */
+  char common_name[256];  /* subject CN, "" when absent */
+  char pubkey_sha256[65]; /* SHA-256 hex of the DER SubjectPublicKeyInfo */
 } crypto_csr_info;
 
 /* Parses a PEM CSR, verifies its self-signature, and refuses weak keys:
@@ -107,13 +107,13 @@ int crypto_csr_check(const char *pem, crypto_csr_info *info, char **err);
 /* ---- certificates ---------------------------------------------------- */
 
 typedef struct crypto_cert_info {
-  char serial[130];        /* upper-case hex, even length */
+  char serial[130]; /* upper-case hex, even length */
   time_t not_before;
   time_t not_after;
-  char sha256[65];         /* SHA-256 hex of the DER certificate */
-  char pubkey_sha256[65];  /* SHA-256 hex of the DER SubjectPublicKeyInfo */
-  char common_name[256];   /* subject CN, "" when absent */
-  char issuer_cn[256];     /* issuer CN, "" when absent */
+  char sha256[65];        /* SHA-256 hex of the DER certificate */
+  char pubkey_sha256[65]; /* SHA-256 hex of the DER SubjectPublicKeyInfo */
+  char common_name[256];  /* subject CN, "" when absent */
+  char issuer_cn[256];    /* issuer CN, "" when absent */
 } crypto_cert_info;
 
 /* Parses the first certificate of a PEM text. */
@@ -130,8 +130,7 @@ int crypto_selfsigned_write(const char *cert_path, const char *key_path, const c
 /* Builds a PKCS#12 of cert + key (+ chain PEM, may be NULL) protected by
  * password (AES-256-CBC, PBKDF2, SHA-256 MAC). *der is malloc'd. */
 int crypto_pkcs12_create(const char *cert_pem, const char *key_pem, const char *chain_pem,
-                         const char *password, unsigned char **der, size_t *der_len,
-                         char **err);
+                         const char *password, unsigned char **der, size_t *der_len, char **err);
 
 /* Opens a PKCS#12: *cert_pem and *key_pem are malloc'd PEM texts. */
 int crypto_pkcs12_parse(const unsigned char *der, size_t der_len, const char *password,
@@ -153,7 +152,7 @@ void crypto_ca_free(crypto_ca **ca);
  * non-NULL and non-empty, random serial (16 bytes, positive), notBefore =
  * now, notAfter = now + validity_seconds, keyUsage digitalSignature,
  * extendedKeyUsage clientAuth. The CSR must pass crypto_csr_check. */
-char *crypto_ca_issue(crypto_ca *ca, const char *csr_pem, const char *common_name,
-                      const char *upn, long validity_seconds, char **err);
+char *crypto_ca_issue(crypto_ca *ca, const char *csr_pem, const char *common_name, const char *upn,
+                      long validity_seconds, char **err);
 
 #endif
