@@ -1,0 +1,33 @@
+/* agent_error.c: error messages and formatted strings. */
+#include "agent_error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static char *vformat(const char *fmt, va_list ap) {
+  char *s = NULL;
+  if (vasprintf(&s, fmt, ap) < 0)
+    return NULL;
+  return s;
+}
+
+int agent_fail(char **err, const char *fmt, ...) {
+  va_list ap;
+  if (err == NULL)
+    return -1;
+  va_start(ap, fmt);
+  char *msg = vformat(fmt, ap);
+  va_end(ap);
+  free(*err);
+  *err = msg;
+  return -1;
+}
+
+char *agent_format(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = vformat(fmt, ap);
+  va_end(ap);
+  return s;
+}
