@@ -1,0 +1,68 @@
+/* db_enroll_secrets.c: statements on enroll_secrets. */
+#include "db_enroll_secrets.h"
+
+#include "db_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define SECRET_COLUMNS "id, name, " DB_TS_US("created_at")
+
+DB_STMT(enroll_secret_insert, "INSERT INTO enroll_secrets (name, secret_hash) VALUES ($1, $2) "
+                              "RETURNING " SECRET_COLUMNS);
+DB_STMT(enroll_secret_list, "SELECT " SECRET_COLUMNS " FROM enroll_secrets "
+                            "WHERE (created_at, id) > (coalesce($1::timestamptz, '-infinity'), "
+                            "coalesce($2::uuid, '00000000-0000-0000-0000-000000000000')) "
+                            "ORDER BY created_at, id LIMIT $3::int");
+DB_STMT(enroll_secret_delete, "DELETE FROM enroll_secrets WHERE id = $1::uuid");
+
+static void row_to_secret(const PGresult *res, int row, db_enroll_secret *s) {
+  db_get_text(res, row, 0, s->id, sizeof(s->id));
+  db_get_text(res, row, 1, s->name, sizeof(s->name));
+  db_get_text(res, row, 2, s->created_at, sizeof(s->created_at));
+}
+
+int db_enroll_secret_insert(db_conn *c, const char *name, const char *secret_hash,
+                            db_enroll_secret *out) {
+  int rc;
+  const char *p[] = {name, secret_hash};
+  PGresult *res = db_exec(c, &enroll_secret_insert, 2, p, &rc);
+  if (res == NULL)
+    return rc;
+  row_to_secret(res, 0, out);
+  PQclear(res);
+  return 1;
+}
+
+int db_enroll_secret_list(db_conn *c, const char *after_created, const char *after_id, int limit,
+                          db_enroll_secret **rows) {
+  int rc;
+  char lim[16];
+  snprintf(lim, sizeof(lim), "%d", limit);
+  const char *p[] = {after_created, after_id, lim};
+  *rows = NULL;
+  PGresult *res = db_exec(c, &enroll_secret_list, 3, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  *rows = calloc((size_t)(n ? n : 1), sizeof(db_enroll_secret));
+  if (*rows == NULL) {
+    PQclear(res);
+    return DB_HARD_ERROR;
+  }
+  for (int i = 0; i < n; i++)
+    row_to_secret(res, i, &(*rows)[i]);
+  PQclear(res);
+  return n;
+}
+
+int db_enroll_secret_delete(db_conn *c, const char *id) {
+  int rc;
+  const char *p[] = {id};
+  PGresult *res = db_exec(c, &enroll_secret_delete, 1, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = db_affected(res);
+  PQclear(res);
+  return n;
+}

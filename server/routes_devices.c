@@ -1,0 +1,212 @@
+/* routes_devices.c: /api/v1/devices — the admin's view of enrolled
+ * devices, their deployments and the deployments' history. (The resend
+ * under this path is routes_resend.c.) */
+#include "handlers.h"
+
+#include "db_deployments.h"
+#include "db_devices.h"
+#include "deployment_json.h"
+#include "json_body.h"
+#include "page.h"
+#include "reply.h"
+#include "state.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static json_t *text_or_null(const char *s) {
+  return s[0] ? json_string(s) : json_null();
+}
+
+static json_t *device_json(const db_device *d) {
+  return json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i}}", "id", d->id, "serial",
+                   d->serial, "name", d->name, "enrolled_at", d->enrolled_at, "last_checkin_at",
+                   text_or_null(d->last_checkin_at), "counts", "pending", d->pending, "verifying",
+                   d->verifying, "verified", d->verified, "failed", d->failed);
+}
+
+/* Reads ?status=&profile_id=&q= into f. Returns 0, or -1 with rep set to
+ * 400 naming the parameter. */
+static int filter_from_request(const request *req, reply *rep, db_device_filter *f) {
+  memset(f, 0, sizeof(*f));
+  f->status = request_query(req, "status");
+  if (f->status != NULL && state_status_parse(f->status) == STATUS_NONE) {
+    reply_error(rep, ERR_INVALID_REQUEST, "status",
+                "'status' must be one of pending, verifying, verified, failed.");
+    return -1;
+  }
+  f->profile_id = request_query(req, "profile_id");
+  if (f->profile_id != NULL && !uuid_valid(f->profile_id)) {
+    reply_error(rep, ERR_INVALID_REQUEST, "profile_id", "'profile_id' must be a UUID.");
+    return -1;
+  }
+  f->q = request_query(req, "q");
+  if (f->q != NULL) {
+    json_t *utf8 = json_string(f->q); /* NULL unless valid UTF-8 */
+    int ok = utf8 != NULL && strlen(f->q) <= DEVICE_Q_MAX;
+    json_decref(utf8);
+    if (!ok) {
+      reply_errorf(rep, ERR_INVALID_REQUEST, "q", "'q' must be UTF-8 text of at most %d bytes.",
+                   DEVICE_Q_MAX);
+      return -1;
+    }
+    if (f->q[0] == '\0')
+      f->q = NULL; /* every name contains "" */
+  }
+  return 0;
+}
+
+/* GET /api/v1/devices?status=&profile_id=&q=&limit=&cursor= */
+void devices_list(request *req, reply *rep) {
+  page pg;
+  db_device_filter f;
+  if (page_from_request(req, rep, &pg) != 0 || filter_from_request(req, rep, &f) != 0)
+    return;
+  db_conn *c = request_db(req, rep);
+  if (c == NULL)
+    return;
+  db_device *rows = NULL;
+  int n = db_device_list(c, &f, page_key(&pg), page_id(&pg), pg.limit + 1, &rows);
+  if (n < 0) {
+    reply_db_error(rep, n);
+    return;
+  }
+  json_t *list = json_array();
+  int shown = n > pg.limit ? pg.limit : n;
+  for (int i = 0; i < shown; i++)
+    json_array_append_new(list, device_json(&rows[i]));
+  json_t *next =
+      (n > pg.limit) ? page_cursor(rows[shown - 1].enrolled_at, rows[shown - 1].id) : json_null();
+  reply_json(rep, 200, json_pack("{s:o, s:o}", "devices", list, "next_cursor", next));
+  free(rows);
+}
+
+/* GET /api/v1/devices/{id}: the device with "profiles", its deployments. */
+void devices_get(request *req, reply *rep) {
+  if (param_uuid(req, rep, 0, "device id") != 0)
+    return;
+  db_conn *c = request_db(req, rep);
+  if (c == NULL)
+    return;
+  db_device d;
+  int rc = db_device_get(c, req->params[0], &d);
+  if (rc < 0) {
+    reply_db_error(rep, rc);
+    return;
+  }
+  if (rc == 0) {
+    reply_errorf(rep, ERR_NOT_FOUND, NULL, "No device with id %s.", req->params[0]);
+    return;
+  }
+  db_deployment *deps = NULL;
+  int n = db_deployment_list_for_device(c, req->params[0], &deps);
+  if (n < 0) {
+    reply_db_error(rep, n);
+    return;
+  }
+  json_t *profiles = json_array();
+  for (int i = 0; i < n; i++)
+    json_array_append_new(profiles, deployment_json(&deps[i]));
+  free(deps);
+  json_t *j = device_json(&d);
+  json_object_set_new(j, "profiles", profiles);
+  reply_json(rep, 200, j);
+}
+
+/* DELETE /api/v1/devices/{id} -> 204. Its deployments and token go with
+ * it; their history stays. */
+void devices_delete(request *req, reply *rep) {
+  if (param_uuid(req, rep, 0, "device id") != 0)
+    return;
+  db_conn *c = request_db(req, rep);
+  if (c == NULL)
+    return;
+  int rc = db_device_delete(c, req->params[0], req->who.actor);
+  if (rc < 0)
+    reply_db_error(rep, rc);
+  else if (rc == 0)
+    reply_errorf(rep, ERR_NOT_FOUND, NULL, "No device with id %s.", req->params[0]);
+  else
+    reply_empty(rep, 204);
+}
+
+/* GET /api/v1/devices/{id}/profiles/{profile_id}: one deployment. */
+void deployment_get(request *req, reply *rep) {
+  if (param_uuid(req, rep, 0, "device id") != 0 || param_uuid(req, rep, 1, "profile id") != 0)
+    return;
+  db_conn *c = request_db(req, rep);
+  if (c == NULL)
+    return;
+  db_deployment d;
+  int rc = db_deployment_get(c, req->params[0], req->params[1], 0, &d);
+  if (rc < 0)
+    reply_db_error(rep, rc);
+  else if (rc == 0)
+    reply_errorf(rep, ERR_NOT_FOUND, NULL, "Device %s has no deployment of profile %s.",
+                 req->params[0], req->params[1]);
+  else
+    reply_json(rep, 200, deployment_json(&d));
+}
+
+static json_t *event_json(const db_history_event *e) {
+  return json_pack("{s:s, s:s, s:s, s:o, s:o, s:i, s:s}", "at", e->at, "actor", e->actor, "event",
+                   e->event, "from", text_or_null(e->from), "to", text_or_null(e->to), "generation",
+                   e->generation, "detail", e->detail);
+}
+
+/* The history cursor is (event id, profile id): the event id must be a
+ * number and the cursor must come from this pair's history. */
+static int history_cursor_ok(const page *pg, const char *profile_id) {
+  if (page_key(pg) == NULL)
+    return 1;
+  if (strspn(pg->after_key, "0123456789") != strlen(pg->after_key) || strlen(pg->after_key) > 18)
+    return 0;
+  return strcasecmp(pg->after_id, profile_id) == 0;
+}
+
+/* GET /api/v1/devices/{id}/profiles/{profile_id}/history?limit=&cursor=
+ * Oldest first. History outlives unassignment and device deletion: 404
+ * only when the pair has neither events nor a deployment. */
+void deployment_history(request *req, reply *rep) {
+  if (param_uuid(req, rep, 0, "device id") != 0 || param_uuid(req, rep, 1, "profile id") != 0)
+    return;
+  page pg;
+  if (page_from_request(req, rep, &pg) != 0)
+    return;
+  if (!history_cursor_ok(&pg, req->params[1])) {
+    reply_error(rep, ERR_INVALID_REQUEST, "cursor",
+                "'cursor' is not one this history gave out; start again without it.");
+    return;
+  }
+  db_conn *c = request_db(req, rep);
+  if (c == NULL)
+    return;
+  db_history_event *rows = NULL;
+  int n = db_history_list(c, req->params[0], req->params[1], page_key(&pg), pg.limit + 1, &rows);
+  if (n < 0) {
+    reply_db_error(rep, n);
+    return;
+  }
+  if (n == 0 && page_key(&pg) == NULL) {
+    db_deployment d;
+    int rc = db_deployment_get(c, req->params[0], req->params[1], 0, &d);
+    if (rc <= 0) {
+      free(rows);
+      if (rc < 0)
+        reply_db_error(rep, rc);
+      else
+        reply_errorf(rep, ERR_NOT_FOUND, NULL,
+                     "Device %s has no deployment of profile %s and no history with it.",
+                     req->params[0], req->params[1]);
+      return;
+    }
+  }
+  json_t *list = json_array();
+  int shown = n > pg.limit ? pg.limit : n;
+  for (int i = 0; i < shown; i++)
+    json_array_append_new(list, event_json(&rows[i]));
+  json_t *next = (n > pg.limit) ? page_cursor(rows[shown - 1].id, req->params[1]) : json_null();
+  reply_json(rep, 200, json_pack("{s:o, s:o}", "events", list, "next_cursor", next));
+  free(rows);
+}
