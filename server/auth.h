@@ -17,6 +17,7 @@ typedef struct principal {
   char id[40];    /* token id (API) or device id (device) */
   char name[160]; /* token name (API) or device serial */
   char actor[200];/* history/audit actor: "admin:<name>", "device:<id>" */
+  char device_name[130]; /* devices: the name given at enrollment */
 } principal;
 
 /* Prefixes tell the kinds of secret apart before any lookup. */
@@ -31,6 +32,10 @@ struct reply;
  * observer). Returns 0 and fills req->who; on failure sets rep (401, or
  * 503 when the database is down) and returns -1. */
 int auth_api(struct request *req, struct reply *rep);
+
+/* Same for a device token (prefix cdd_): fills req->who with the device
+ * (id, serial, actor "device:<id>") and records the contact time. */
+int auth_device(struct request *req, struct reply *rep);
 
 /* Extracts the token of an "Authorization: Bearer <token>" header value.
  * Returns a pointer into header, or NULL when absent or malformed. */

@@ -266,7 +266,16 @@ void db_rollback(db_conn *c) {
 }
 
 void db_get_text(const PGresult *res, int row, int col, char *buf, size_t len) {
-  snprintf(buf, len, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
+  const char *v = PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col);
+  size_t n = strlen(v);
+  if (n >= len) {
+    /* cut on a UTF-8 character boundary so the text stays valid JSON */
+    n = len - 1;
+    while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
+      n--;
+  }
+  memcpy(buf, v, n);
+  buf[n] = '\0';
 }
 
 char *db_get_dup(const PGresult *res, int row, int col) {

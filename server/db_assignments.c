@@ -26,7 +26,7 @@ DB_STMT(profile_requeue,
         "WITH old AS (SELECT device_id AS dev, status AS old_status, generation AS old_generation "
         "             FROM deployments WHERE profile_id = $1 FOR UPDATE), "
         "upd AS (UPDATE deployments d SET " DB_NEW_GENERATION_SET ", "
-        "        detail = 'profile subject edited' FROM old "
+        "        detail = 'profile subject edited', updated_at = now() FROM old "
         "        WHERE d.profile_id = $1 AND d.device_id = old.dev AND old.old_status <> 'failed' "
         "        RETURNING d.device_id, d.generation, old.old_status), "
         "h1 AS (INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, $1, $2, 'profile_edited', "
@@ -43,6 +43,7 @@ DB_STMT(unassign,
         "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, $3, 'unassigned', "
         "status, NULL, generation, 'profile unassigned; history kept' FROM del");
 
+DB_STMT(profile_exists, "SELECT 1 FROM profiles WHERE id = $1::uuid");
 DB_STMT(notify_work, "SELECT pg_notify('certdeploy_work', '')");
 
 static int run_count(db_conn *c, db_stmt *s, int n, const char *const *p) {
@@ -108,4 +109,15 @@ int db_unassign(db_conn *c, const char *profile_id, const char *device_id, const
 int db_notify_work(db_conn *c) {
   int rc = run_count(c, &notify_work, 0, NULL);
   return rc < 0 ? rc : 0;
+}
+
+int db_profile_exists(db_conn *c, const char *profile_id) {
+  int rc;
+  const char *p[] = {profile_id};
+  PGresult *res = db_exec(c, &profile_exists, 1, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  PQclear(res);
+  return n > 0 ? 1 : 0;
 }

@@ -17,7 +17,8 @@
   "coalesce(d.failure_source, ''), d.detail, d.attempts, " DB_TS("d.next_attempt_at") ", "        \
   "d.generation, " DB_TS("d.updated_at") ", coalesce(d.issued_generation = d.generation, false), " \
   "coalesce(d.csr_generation = d.generation, false), " CERT_COLUMNS("issued") ", "                 \
-  CERT_COLUMNS("installed") ", " DB_TS("d.renew_at") " "                                           \
+  CERT_COLUMNS("installed") ", " DB_TS("d.renew_at") ", p.common_name, "                           \
+  "coalesce(p.renew_before_days, 0) "                                                              \
   "FROM deployments d JOIN profiles p ON p.id = d.profile_id "
 
 DB_STMT(deployment_get,
@@ -83,7 +84,7 @@ DB_STMT(deployment_key,
 DB_STMT(profile_resend,
         "WITH old AS (SELECT device_id AS dev, status AS old_status FROM deployments "
         "             WHERE profile_id = $1::uuid AND status = $2::deployment_status FOR UPDATE), "
-        "u AS (UPDATE deployments d SET " DB_NEW_GENERATION_SET ", detail = 'admin resend' "
+        "u AS (UPDATE deployments d SET " DB_NEW_GENERATION_SET ", detail = 'admin resend', updated_at = now() "
         "      FROM old WHERE d.profile_id = $1::uuid AND d.device_id = old.dev "
         "      RETURNING d.device_id, d.profile_id, d.generation, old.old_status) "
         "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, $3, 'resend', "
@@ -118,6 +119,8 @@ static void read_deployment(const PGresult *res, int row, db_deployment *d) {
   read_cert(res, row, 13, &d->issued);
   read_cert(res, row, 18, &d->installed);
   db_get_text(res, row, 23, d->renew_at, sizeof(d->renew_at));
+  db_get_text(res, row, 24, d->common_name, sizeof(d->common_name));
+  d->renew_before_days = (int)strtol(PQgetvalue(res, row, 25), NULL, 10);
 }
 
 int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id, int lock,

@@ -29,6 +29,8 @@ typedef struct db_deployment {
   char profile_id[40];
   char profile_name[160];
   char key_mode[8];           /* "server" or "device" */
+  char common_name[512];      /* the profile's common_name template */
+  int renew_before_days;      /* the profile's window, 0 for the default */
   deployment_status status;
   char failure_source[8];     /* "", "server" or "device" */
   char detail[2048];

@@ -8,13 +8,14 @@
 
 /* SET list: pending, generation + 1, attempts 0, failure cleared, the
  * previous generation's CSR, key and issued certificate forgotten. The
- * installed certificate stays: the device still holds it. */
+ * installed certificate stays: the device still holds it. Statements
+ * that are not GUARDED (db_deployments.c) add updated_at themselves. */
 #define DB_NEW_GENERATION_SET                                                                      \
   "status = 'pending', generation = generation + 1, attempts = 0, failure_source = NULL, "         \
   "next_attempt_at = now(), claimed_until = NULL, csr = NULL, "                                   \
   "csr_generation = NULL, key_sealed = NULL, issued_generation = NULL, issued_serial = NULL, "     \
   "issued_pem = NULL, issued_chain = NULL, issued_not_before = NULL, issued_not_after = NULL, "    \
-  "issued_sha256 = NULL, updated_at = now()"
+  "issued_sha256 = NULL"
 
 /* Column list of deployment_history inserts. */
 #define DB_HISTORY_COLUMNS                                                                         \

@@ -172,6 +172,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, exchange *x) {
                           rep->cache_control ? rep->cache_control : "no-store");
   MHD_add_response_header(r, "X-Request-Id", x->req.request_id);
   MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(r, "Content-Security-Policy",
+                          "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+  MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
   MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
   if (rep->allow)
     MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rep->allow);

@@ -1,6 +1,7 @@
 /* main.c: certdeployd: configure, migrate, serve until SIGINT/SIGTERM. */
 #include "app.h"
 #include "bootstrap.h"
+#include "ca_client.h"
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
@@ -9,6 +10,7 @@
 #include "http.h"
 #include "log.h"
 #include "tls.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -39,6 +41,7 @@ static int serve(config *cfg) {
   app a = {.cfg = cfg};
   char *cert = NULL, *key = NULL, *err = NULL;
   http_server *http = NULL;
+  worker *work = NULL;
   sigset_t stop;
   block_signals(&stop);
 
@@ -60,6 +63,9 @@ static int serve(config *cfg) {
   if (a.db == NULL)
     goto out;
   if (bootstrap_admin_token(&a) != 0)
+    goto out;
+  work = worker_start(&a);
+  if (work == NULL)
     goto out;
   http = http_start(&a, cfg->listen, cert, key, threads);
   if (http == NULL)
@@ -96,11 +102,16 @@ int main(int argc, char **argv) {
     return rc > 0 ? 0 : 2;
   }
   log_set_format(strcmp(cfg.log_format, "json") == 0 ? LOG_JSON : LOG_TEXT);
+  if (ca_client_global_init() != 0) {
+    config_release(&cfg);
+    return 1;
+  }
   int ret;
   if (strcmp(cfg.command, "migrate") == 0)
     ret = db_migrate(cfg.database_url) == 0 ? 0 : 1;
   else
     ret = serve(&cfg);
+  ca_client_global_cleanup();
   config_release(&cfg);
   return ret;
 }

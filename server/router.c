@@ -1,6 +1,7 @@
 /* router.c: match a request to the route table, authenticate, dispatch. */
 #include "router.h"
 
+#include "handlers.h"
 #include "reply.h"
 
 #include <stdlib.h>
@@ -87,6 +88,11 @@ void router_dispatch(request *req, reply *rep) {
     if (router_match(routes[i].pattern, req->path, req->params, &req->nparams))
       found = &routes[i];
   }
+  if (found == NULL && strcmp(req->method, "GET") == 0 && strncmp(req->path, "/api/", 5) != 0 &&
+      strncmp(req->path, "/device/", 8) != 0) {
+    static_file(req, rep);
+    return;
+  }
   if (found == NULL) {
     method_not_allowed(req, rep);
     return;
@@ -104,6 +110,10 @@ void router_dispatch(request *req, reply *rep) {
                   "This token has the observer role, which can only read; use an admin token.");
       return;
     }
+    break;
+  case ROUTE_DEVICE:
+    if (auth_device(req, rep) != 0)
+      return;
     break;
   }
   if (!content_type_ok(req)) {

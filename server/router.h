@@ -14,6 +14,7 @@ typedef enum route_auth {
   ROUTE_PUBLIC,     /* no token */
   ROUTE_API_READ,   /* admin or observer token */
   ROUTE_API_WRITE,  /* admin token; observer gets 403 */
+  ROUTE_DEVICE,     /* device token */
 } route_auth;
 
 typedef void (*route_handler)(request *req, reply *rep);

@@ -139,6 +139,13 @@ state_result state_decide(const state_input *in) {
     return other(in, OUTCOME_REFUSED, ERR_CONFLICT, "only a verified certificate is renewed");
   case EVENT_PROFILE_EDITED:
     return bump(STATUS_PENDING, "profile subject edited");
+  case EVENT_CSR_RECEIVED:
+    if (!in->generation_matches)
+      return other(in, OUTCOME_REFUSED, ERR_STALE_GENERATION, "CSR for an old generation");
+    if (in->from == STATUS_PENDING && !in->issued)
+      return apply(in, STATUS_PENDING, "the device sent its CSR");
+    return other(in, OUTCOME_REFUSED, ERR_CONFLICT,
+                 "a certificate for this generation is already issued or on its way");
   case EVENT_RESEND:
     if (in->from == STATUS_VERIFIED)
       return bump(STATUS_PENDING, "admin resend");

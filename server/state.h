@@ -38,7 +38,8 @@ typedef enum failure_source { FAILURE_NONE = 0, FAILURE_SERVER, FAILURE_DEVICE }
   X(EVENT_ACK_ERROR, "ack_error")                                                                  \
   X(EVENT_RENEWAL_DUE, "renewal_due")                                                              \
   X(EVENT_PROFILE_EDITED, "profile_edited")                                                        \
-  X(EVENT_RESEND, "resend")
+  X(EVENT_RESEND, "resend")                                                                        \
+  X(EVENT_CSR_RECEIVED, "csr_received")
 
 typedef enum state_event {
 #define X(name, text) name,
@@ -61,7 +62,7 @@ typedef struct state_input {
   int issued;             /* a certificate is issued for the current generation */
   int attempts;           /* CA requests already made for this generation */
   int max_attempts;       /* CERTDEPLOY_RETRY_MAX_ATTEMPTS */
-  int generation_matches; /* acks: the device's generation is the current one */
+  int generation_matches; /* acks, CSRs: the device's generation is the current one */
   int sha_matches;        /* acks, inventory: the SHA-256 is the issued certificate's */
 } state_input;
 

@@ -1,0 +1,57 @@
+/* db_enroll.c: device enrollment and device token lookups. */
+#include "db_enroll.h"
+
+#include "db_internal.h"
+
+#include <string.h>
+
+DB_STMT(device_authenticate, "UPDATE devices SET last_checkin_at = now() WHERE token_hash = $1 "
+                             "RETURNING id, serial, name, token_hash");
+DB_STMT(enroll_secret_find, "SELECT secret_hash FROM enroll_secrets WHERE secret_hash = $1");
+DB_STMT(device_enroll,
+        "INSERT INTO devices (serial, name, token_hash) VALUES ($1, $2, $3) "
+        "ON CONFLICT (serial) DO UPDATE SET name = EXCLUDED.name, token_hash = EXCLUDED.token_hash "
+        "RETURNING id, (xmax = 0)");
+
+int db_device_authenticate(db_conn *c, const char *token_hash, db_device_identity *out) {
+  int rc;
+  const char *p[] = {token_hash};
+  PGresult *res = db_exec(c, &device_authenticate, 1, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  if (n > 0) {
+    db_get_text(res, 0, 0, out->id, sizeof(out->id));
+    db_get_text(res, 0, 1, out->serial, sizeof(out->serial));
+    db_get_text(res, 0, 2, out->name, sizeof(out->name));
+    db_get_text(res, 0, 3, out->token_hash, sizeof(out->token_hash));
+  }
+  PQclear(res);
+  return n > 0 ? 1 : 0;
+}
+
+int db_enroll_secret_exists(db_conn *c, const char *secret_hash, char stored_hash[65]) {
+  int rc;
+  const char *p[] = {secret_hash};
+  PGresult *res = db_exec(c, &enroll_secret_find, 1, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  if (n > 0)
+    db_get_text(res, 0, 0, stored_hash, 65);
+  PQclear(res);
+  return n > 0 ? 1 : 0;
+}
+
+int db_device_enroll(db_conn *c, const char *serial, const char *name, const char *token_hash,
+                     char id[40], int *created) {
+  int rc;
+  const char *p[] = {serial, name, token_hash};
+  PGresult *res = db_exec(c, &device_enroll, 3, p, &rc);
+  if (res == NULL)
+    return rc;
+  db_get_text(res, 0, 0, id, 40);
+  *created = PQgetvalue(res, 0, 1)[0] == 't';
+  PQclear(res);
+  return 1;
+}

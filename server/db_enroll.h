@@ -1,0 +1,31 @@
+/*
+ * db_enroll.h: the device side of identity: enrollment and device tokens.
+ * Secrets and tokens are looked up by their SHA-256 only. Return values
+ * follow db.h.
+ */
+#ifndef CERTDEPLOY_DB_ENROLL_H
+#define CERTDEPLOY_DB_ENROLL_H
+
+#include "db.h"
+
+typedef struct db_device_identity {
+  char id[40];
+  char serial[130];
+  char name[130];
+  char token_hash[65];
+} db_device_identity;
+
+/* Finds the device holding a token hash and records the contact time.
+ * Returns 1 found, 0 none. */
+int db_device_authenticate(db_conn *c, const char *token_hash, db_device_identity *out);
+
+/* Returns 1 when an enroll secret with this hash exists, else 0. The
+ * stored hash is copied to stored_hash for a constant-time comparison. */
+int db_enroll_secret_exists(db_conn *c, const char *secret_hash, char stored_hash[65]);
+
+/* Creates the device, or for a serial already enrolled replaces its name
+ * and token hash (the old token stops working). Fills id and *created. */
+int db_device_enroll(db_conn *c, const char *serial, const char *name, const char *token_hash,
+                     char id[40], int *created);
+
+#endif

@@ -1,0 +1,170 @@
+/* issue.c: ask the CA for one deployment's certificate. */
+#include "issue.h"
+
+#include "ca_client.h"
+#include "ca_template.h"
+#include "crypto.h"
+#include "db_deployments.h"
+#include "log.h"
+#include "renewal.h"
+#include "state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The subject values for this device; -1 when a template is broken. */
+static int expand_all(const db_claim *cl, char **cn, char **upn, char **seat, char **bad) {
+  ca_template_vars vars = {cl->device_serial, cl->device_name, cl->device_id};
+  *cn = *upn = *seat = NULL;
+  if (ca_template_expand(cl->common_name, &vars, cn, bad) != 0 ||
+      ca_template_expand(cl->upn, &vars, upn, bad) != 0 ||
+      ca_template_expand(cl->seat_id, &vars, seat, bad) != 0)
+    return -1;
+  return 0;
+}
+
+/* Server key mode: a fresh key and its CSR; the key leaves sealed. */
+static int make_server_key(app *a, const char *cn, char **csr, char **sealed) {
+  int ret = -1;
+  char *pem = NULL;
+  crypto_key *key = crypto_key_generate_rsa(2048);
+  if (key == NULL)
+    goto out;
+  *csr = crypto_csr_create(key, cn);
+  pem = crypto_key_to_pem(key);
+  if (*csr == NULL || pem == NULL)
+    goto out;
+  *sealed = crypto_seal(a->master_key, pem, strlen(pem));
+  ret = *sealed ? 0 : -1;
+out:
+  crypto_free_secret(pem);
+  crypto_key_free(&key);
+  return ret;
+}
+
+/* Applies a certificate the CA returned. */
+static int record_issued(db_conn *c, const db_claim *cl, const ca_outcome *out, const char *csr,
+                         const char *sealed) {
+  crypto_cert_info info;
+  char *err = NULL;
+  if (crypto_cert_parse(out->certificate_pem, &info, &err) != 0) {
+    log_msg(LOG_ERROR, "cannot parse the certificate the CA returned: %s", err ? err : "?");
+    free(err);
+    return DB_HARD_ERROR;
+  }
+  char nb[24], na[24], detail[256];
+  time_format(info.not_before, nb);
+  time_format(info.not_after, na);
+  snprintf(detail, sizeof(detail), "certificate %s issued; delivered at the next check-in",
+           info.serial);
+  db_change ch = {.from = STATUS_PENDING, .generation = cl->generation, .to = STATUS_PENDING,
+                  .event = EVENT_CA_ISSUED, .actor = "worker", .detail = detail,
+                  .attempts = cl->attempts + 1};
+  db_issued cert = {.serial = out->serial ? out->serial : info.serial,
+                    .pem = out->certificate_pem, .chain = out->chain_pem, .not_before = nb,
+                    .not_after = na, .sha256 = info.sha256, .key_sealed = sealed,
+                    .csr = strcmp(cl->key_mode, "server") == 0 ? csr : NULL};
+  return db_deployment_issued(c, cl->device_id, cl->profile_id, &ch, &cert);
+}
+
+/* Applies a CA failure through the state machine: retry later, or fail. */
+static int record_failure(app *a, db_conn *c, const db_claim *cl, ca_class cls,
+                          const char *ca_detail, long retry_after) {
+  state_input in = {.from = STATUS_PENDING,
+                    .event = cls == CA_TRANSIENT ? EVENT_CA_TRANSIENT : EVENT_CA_PERMANENT,
+                    .attempts = cl->attempts, .max_attempts = (int)a->cfg->retry_max_attempts};
+  state_result r = state_decide(&in);
+  char detail[2048];
+  long retry = -1;
+  if (r.to == STATUS_PENDING) {
+    unsigned char rnd[4];
+    crypto_random_bytes(rnd, sizeof(rnd));
+    double u = (double)((unsigned)rnd[0] << 16 | (unsigned)rnd[1] << 8 | rnd[2]) / 16777216.0;
+    retry = retry_delay_seconds(r.attempts, a->cfg->retry_base_seconds,
+                                a->cfg->retry_max_seconds, retry_after, u);
+    snprintf(detail, sizeof(detail), "%s (attempt %d of %ld; next in %ld s)", ca_detail,
+             r.attempts, a->cfg->retry_max_attempts, retry);
+  } else if (cl->installed_valid) {
+    snprintf(detail, sizeof(detail),
+             "%s The device still holds a valid certificate until %s.", ca_detail,
+             cl->installed_not_after);
+  } else {
+    snprintf(detail, sizeof(detail), "%s", ca_detail);
+  }
+  db_change ch = {.from = STATUS_PENDING, .generation = cl->generation, .to = r.to,
+                  .event = in.event, .actor = "worker", .detail = detail,
+                  .attempts = r.attempts, .failure = r.failure, .retry_in_seconds = retry};
+  return db_deployment_apply(c, cl->device_id, cl->profile_id, &ch);
+}
+
+void issue_one(app *a, db_pool *pool, const db_claim *cl) {
+  char *cn = NULL, *upn = NULL, *seat = NULL, *bad = NULL, *csr = NULL, *sealed = NULL;
+  char *token = NULL;
+  size_t token_len = 0;
+  ca_outcome out;
+  memset(&out, 0, sizeof(out));
+  int local_failure = 0;
+  char detail[512] = "";
+
+  if (expand_all(cl, &cn, &upn, &seat, &bad) != 0) {
+    snprintf(detail, sizeof(detail),
+             "The profile uses the unknown variable %s; fix the profile, then resend.",
+             bad ? bad : "?");
+    out.cls = CA_PERMANENT;
+  } else if (strcmp(cl->key_mode, "server") == 0 && make_server_key(a, cn, &csr, &sealed) != 0) {
+    local_failure = 1;
+  } else if (crypto_open(a->master_key, cl->ca_token_sealed, &token, &token_len) != 0) {
+    snprintf(detail, sizeof(detail),
+             "Couldn't get certificate from %s: the stored API token cannot be decrypted (was "
+             "the master key replaced?); set the CA's api_token again, then resend.",
+             cl->ca_name);
+    out.cls = CA_PERMANENT;
+  } else {
+    ca_endpoint ep = {.name = cl->ca_name, .url = cl->ca_url, .api_token = token,
+                      .profile_id = cl->ca_profile_id, .ca_pem = cl->ca_certificate,
+                      .timeout_seconds = a->cfg->ca_timeout_seconds};
+    ca_issue_request rq = {.csr_pem = csr ? csr : cl->csr, .common_name = cn, .upn = upn,
+                           .seat_id = seat};
+    ca_issue(&ep, &rq, &out);
+  }
+
+  db_conn *c = db_acquire(pool);
+  if (c == NULL) {
+    /* the lease runs out and the deployment is tried again */
+    log_msg(LOG_WARN, "database unreachable: the outcome for %s/%s is dropped and retried",
+            cl->device_id, cl->profile_id);
+    goto out;
+  }
+  int rc;
+  if (local_failure) {
+    log_msg(LOG_ERROR, "cannot make a key for %s/%s; will retry", cl->device_id, cl->profile_id);
+    rc = db_claim_drop(c, cl);
+  } else if (out.cls == CA_OK && detail[0] == '\0') {
+    rc = record_issued(c, cl, &out, csr, sealed);
+    if (rc == DB_HARD_ERROR)
+      rc = record_failure(a, c, cl, CA_PERMANENT,
+                          "Couldn't get certificate: the CA's certificate could not be read.", -1);
+  } else {
+    const char *why = detail[0] ? detail : out.detail ? out.detail : "the CA request failed";
+    rc = record_failure(a, c, cl, out.cls, why, out.retry_after_seconds);
+  }
+  db_release(pool, c);
+  if (rc == 0)
+    log_msg(LOG_WARN, "the outcome for %s/%s generation %d was discarded: the deployment changed "
+                      "meanwhile",
+            cl->device_id, cl->profile_id, cl->generation);
+  else if (rc > 0)
+    log_msg(LOG_INFO, "CA request for %s/%s generation %d: %s", cl->device_id, cl->profile_id,
+            cl->generation, out.result_label ? out.result_label : "refused locally");
+out:
+  ca_outcome_release(&out);
+  if (token)
+    crypto_free_secret(token);
+  free(cn);
+  free(upn);
+  free(seat);
+  free(bad);
+  free(csr);
+  free(sealed);
+}

@@ -1,0 +1,24 @@
+/*
+ * worker.h: the issuance worker and the scheduler of one instance.
+ *
+ * CERTDEPLOY_CA_CONCURRENCY threads each claim one due deployment at a
+ * time (a lease in the database, so instances never work on the same
+ * one), make the CA request, and apply the outcome only if the generation
+ * is unchanged. A listener thread wakes them on NOTIFY certdeploy_work
+ * (new work from any instance), when the next retry comes due, and every
+ * scheduler interval, when it also starts renewals that are due.
+ */
+#ifndef CERTDEPLOY_WORKER_H
+#define CERTDEPLOY_WORKER_H
+
+#include "app.h"
+
+typedef struct worker worker;
+
+/* Starts the threads. NULL after logging why. */
+worker *worker_start(app *a);
+
+/* Stops the threads, letting CA requests in flight finish. Accepts NULL. */
+void worker_stop(worker **w);
+
+#endif
