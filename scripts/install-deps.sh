@@ -12,6 +12,7 @@ PACKAGES=(
   openssl curl ca-certificates xxd procps iproute2 python3
   nodejs npm
   valgrind
+  chromium fonts-dejavu-core
 )
 
 missing=()
@@ -38,4 +39,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The browser tests drive Debian's chromium (above) through playwright-core
+# from npm; npm must never download a browser of its own.
+if [ ! -d "$(dirname "$0")/../node_modules/playwright-core" ]; then
+  echo "install-deps: npm ci (playwright-core)" >&2
+  (cd "$(dirname "$0")/.." && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi

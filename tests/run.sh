@@ -6,15 +6,17 @@
 #
 # Layers: unit (cmocka, no DB), db (cmocka on the throwaway cluster),
 # integration (C against the real mock CA), api (node: real server over
-# TLS, mock CA, agent), and the same unit/integration/api layers again on
-# the ASan+UBSan build (unit-san, integration-san, api-san).
+# TLS, mock CA, agent), browser (the dashboard in Debian's Chromium through
+# playwright-core, against the same real stack), and the same
+# unit/integration/api layers again on the ASan+UBSan build (unit-san,
+# integration-san, api-san).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 layers=("$@")
-[ ${#layers[@]} -eq 0 ] && layers=(unit db integration api unit-san integration-san api-san)
+[ ${#layers[@]} -eq 0 ] && layers=(unit db integration api browser unit-san integration-san api-san)
 
 want_san=0
 for l in "${layers[@]}"; do case "$l" in *-san) want_san=1 ;; esac; done
@@ -34,7 +36,7 @@ cleanup() {
 trap cleanup EXIT
 
 need_pg=0
-for l in "${layers[@]}"; do case "$l" in db|api|api-san) need_pg=1 ;; esac; done
+for l in "${layers[@]}"; do case "$l" in db|api|api-san|browser) need_pg=1 ;; esac; done
 if [ $need_pg -eq 1 ]; then
   echo "== throwaway PostgreSQL cluster" >&2
   CONNINFO=$(PG_FAST=1 bash scripts/pg.sh start "$WORK/pg" postgres) || { echo "0 passed, 1 failed"; exit 1; }
@@ -69,9 +71,10 @@ run_cmocka() {
   fi
 }
 
+# Runs the node test files of one directory (default tests/api) and adds their counts.
 run_node() {
-  local build=$1 label=$2 log="$WORK/node.$2.log"
-  local files=(tests/api/*.test.mjs)
+  local build=$1 label=$2 dir=${3:-tests/api} log="$WORK/node.$2.log"
+  local files=("$dir"/*.test.mjs)
   [ -e "${files[0]}" ] || return 0
   CERTDEPLOY_BUILD="$build" timeout 900 node --test --test-reporter=spec "${files[@]}" >"$log" 2>&1
   local rc=$?
@@ -83,7 +86,7 @@ run_node() {
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   passed=$((passed + p))
   failed=$((failed + f))
-  printf '%-8s %-40s %3d passed, %d failed\n' "$label" "node --test tests/api" "$p" "$f"
+  printf '%-8s %-40s %3d passed, %d failed\n' "$label" "node --test $dir" "$p" "$f"
   if [ "$f" -ne 0 ]; then
     failures+=("$label node")
     grep -E -B2 -A30 '^✖|not ok|Error|AssertionError' "$log" | head -150 | sed 's/^/    /'
@@ -105,6 +108,7 @@ for layer in "${layers[@]}"; do
     ;;
   api) run_node build api ;;
   api-san) run_node build/sanitize api-san ;;
+  browser) run_node build browser tests/browser ;;
   *) echo "unknown layer $layer" >&2; failed=$((failed + 1)) ;;
   esac
 done

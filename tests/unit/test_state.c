@@ -53,6 +53,10 @@ static const row table[] = {
     /* inventory only ever confirms what was delivered */
     {V, EVENT_INVENTORY_MATCH, ANY, ANY, ANY, 1, APPLY, V + 1, 0, FAILURE_NONE, ERR_CONFLICT},
     {ANY, EVENT_INVENTORY_MATCH, ANY, ANY, ANY, ANY, NOOP, ANY, 0, FAILURE_NONE, ERR_CONFLICT},
+    /* a device key mode CSR is taken while the certificate is still to be issued */
+    {ANY, EVENT_CSR_RECEIVED, ANY, ANY, 0, ANY, REF, ANY, 0, FAILURE_NONE, ERR_STALE_GENERATION},
+    {P, EVENT_CSR_RECEIVED, 0, ANY, 1, ANY, APPLY, P, 0, FAILURE_NONE, ERR_CONFLICT},
+    {ANY, EVENT_CSR_RECEIVED, ANY, ANY, 1, ANY, REF, ANY, 0, FAILURE_NONE, ERR_CONFLICT},
     /* renewal, profile edits, resend */
     {D, EVENT_RENEWAL_DUE, ANY, ANY, ANY, ANY, APPLY, P, 1, FAILURE_NONE, ERR_CONFLICT},
     {ANY, EVENT_RENEWAL_DUE, ANY, ANY, ANY, ANY, REF, ANY, 0, FAILURE_NONE, ERR_CONFLICT},

@@ -1,0 +1,138 @@
+// Entry point: sign-in, role detection, navigation and the route table.
+import { api, ApiError, setUnauthorizedHandler } from './api.js';
+import { isAdmin, sessionEnd, sessionRole, sessionStart, sessionToken } from './session.js';
+import { dispatch, route, setNotFound, currentLocation } from './router.js';
+import { buildForm } from './forms.js';
+import { h, clearFlash, flash } from './ui.js';
+import { overviewView } from './views/overview.js';
+import { failedView } from './views/failed.js';
+import { devicesView } from './views/devices.js';
+import { deviceView } from './views/device.js';
+import { profilesView, profileFormView } from './views/profiles.js';
+import { casView, caFormView } from './views/cas.js';
+import { tokensView } from './views/tokens.js';
+import { secretsView } from './views/secrets.js';
+
+route('/', overviewView);
+route('/failed', failedView);
+route('/devices', devicesView);
+route('/devices/:id', deviceView);
+route('/profiles', profilesView);
+route('/profiles/new', profileFormView);
+route('/profiles/:id', profileFormView);
+route('/cas', casView);
+route('/cas/new', caFormView);
+route('/cas/:id', caFormView);
+route('/tokens', tokensView);
+route('/secrets', secretsView);
+setNotFound((root) => {
+  root.append(h('h1', { tabindex: '-1' }, 'Page not found'),
+    h('p', {}, 'There is no page at this address. ', h('a', { href: '#/' }, 'Go to the overview.')));
+});
+
+const main = () => document.getElementById('main');
+
+/**
+ * Which role the token has. The API has no "who am I" endpoint, so ask for
+ * a write that cannot succeed: an empty token creation is refused with 403
+ * for an observer and with 400 (missing name) for an admin.
+ */
+async function detectRole(token) {
+  try {
+    await api('POST', '/api/v1/tokens', { token, body: {} });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403) return 'observer';
+    if (err instanceof ApiError && err.status === 400) return 'admin';
+    throw err;
+  }
+  throw new Error('Unexpected answer while checking the token role.');
+}
+
+function showChrome(signedIn) {
+  document.getElementById('nav').hidden = !signedIn;
+  document.getElementById('whoami').hidden = !signedIn;
+  document.body.classList.toggle('read-only', signedIn && !isAdmin());
+  if (signedIn) {
+    document.getElementById('role').textContent = isAdmin() ? 'Admin' : 'Observer · read-only';
+  }
+}
+
+function markCurrentNav() {
+  const { path } = currentLocation();
+  const section = '/' + (path.split('/')[1] || '');
+  for (const a of document.querySelectorAll('#nav a')) {
+    const target = a.getAttribute('href').slice(1);
+    if (target === section) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+function signInView(message) {
+  showChrome(false);
+  const root = main();
+  root.replaceChildren();
+  const form = buildForm({
+    id: 'signin',
+    submitLabel: 'Sign in',
+    fields: [{
+      name: 'token', label: 'API token', type: 'password', autocomplete: 'current-password',
+      hint: 'An admin or observer token. `make run` prints the admin token when it starts.',
+    }],
+    onSubmit: async ({ token }) => {
+      const t = token.trim();
+      if (!t) throw new ApiError(400, 'invalid_request', 'Enter an API token.', 'token');
+      try {
+        await api('GET', '/api/v1/tokens?limit=1', { token: t });
+      } catch (err) {
+        if (err.status === 401) throw new ApiError(401, err.code, 'This token was not accepted. Check that you pasted all of it.', 'token');
+        throw err;
+      }
+      const role = await detectRole(t);
+      sessionStart(t, role);
+      clearFlash();
+      await enter();
+    },
+  });
+  root.append(h('section', { class: 'signin card' },
+    h('h1', { tabindex: '-1' }, 'Sign in'),
+    message ? h('p', { class: 'notice notice-info' }, message) : null,
+    form.el));
+  form.input('token').focus();
+}
+
+async function enter() {
+  showChrome(true);
+  markCurrentNav();
+  await dispatch(main());
+}
+
+function signOut(message) {
+  sessionEnd();
+  clearFlash();
+  signInView(message);
+}
+
+setUnauthorizedHandler(() => signOut('Your token is no longer accepted. Sign in again.'));
+
+window.addEventListener('hashchange', async () => {
+  if (!sessionToken()) return;
+  clearFlash();
+  markCurrentNav();
+  await dispatch(main());
+  // Move focus to the new page (its title, or main while it loads) so
+  // keyboard and screen reader users start there.
+  const title = main().querySelector('h1');
+  (title || main()).focus();
+});
+
+document.getElementById('signout').addEventListener('click', () => signOut('Signed out.'));
+
+window.addEventListener('unhandledrejection', (ev) => {
+  // A failure a view did not handle: say so on the page too (it still
+  // reaches the console, where it belongs as a bug).
+  const err = ev.reason;
+  flash('error', err && err.message ? err.message : String(err));
+});
+
+if (sessionToken() && sessionRole()) enter();
+else signInView();
