@@ -64,9 +64,13 @@ DB_STMT(deployment_new_generation,
 
 DB_STMT(resend_allow, "SELECT set_config('certdeploy.resend', 'on', true)");
 
+/* Only while the deployment is still in that status and generation; the
+ * row lock orders it with a concurrent transition (e.g. a resend), so the
+ * history's last row always tells the current status. */
 DB_STMT(history_append,
-        "INSERT INTO " DB_HISTORY_COLUMNS " VALUES ($1::uuid, $2::uuid, $5, $6, "
-        "$3::deployment_status, $3::deployment_status, $4::int, $7)");
+        "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, $5, $6, status, status, "
+        "generation, $7 FROM deployments WHERE device_id = $1::uuid AND profile_id = $2::uuid "
+        "AND status = $3::deployment_status AND generation = $4::int FOR SHARE");
 
 DB_STMT(deployment_store_csr,
         "WITH u AS (UPDATE deployments SET csr = $4, csr_generation = generation, "

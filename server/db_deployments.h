@@ -96,7 +96,8 @@ int db_deployment_resend_failed(db_conn *c, const char *device_id, const char *p
                                 const db_change *ch);
 
 /* Appends a history row without changing the deployment (events ignored
- * on a failed deployment). */
+ * on a failed deployment), if it is still in ch->from at ch->generation.
+ * Returns 1, or 0 when it moved on meanwhile. */
 int db_history_append(db_conn *c, const char *device_id, const char *profile_id,
                       const db_change *ch);
 

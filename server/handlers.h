@@ -15,6 +15,7 @@ void health_ready(request *req, reply *rep);
 void tokens_create(request *req, reply *rep);
 void tokens_list(request *req, reply *rep);
 void tokens_delete(request *req, reply *rep);
+void tokens_whoami(request *req, reply *rep);
 
 /* routes_cas.c */
 void cas_create(request *req, reply *rep);

@@ -86,9 +86,9 @@ static int record_failure(app *a, db_conn *c, const db_claim *cl, ca_class cls,
     snprintf(detail, sizeof(detail), "%s (attempt %d of %ld; next in %ld s)", ca_detail,
              r.attempts, a->cfg->retry_max_attempts, retry);
   } else if (cl->installed_valid) {
-    snprintf(detail, sizeof(detail),
-             "%s The device still holds a valid certificate until %s.", ca_detail,
-             cl->installed_not_after);
+    size_t n = strlen(ca_detail);
+    snprintf(detail, sizeof(detail), "%s%s The device still holds a valid certificate until %s.",
+             ca_detail, n > 0 && ca_detail[n - 1] == '.' ? "" : ".", cl->installed_not_after);
   } else {
     snprintf(detail, sizeof(detail), "%s", ca_detail);
   }

@@ -7,11 +7,16 @@
 #include <unistd.h>
 
 static log_format current_format = LOG_TEXT;
+static log_level min_level = LOG_INFO;
 
 static const char *level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_format(log_format f) {
   current_format = f;
+}
+
+void log_set_level(log_level level) {
+  min_level = level;
 }
 
 /* A fixed line buffer: a line longer than this is cut, never overflowed. */
@@ -84,6 +89,8 @@ static void timestamp(char out[32]) {
 }
 
 void log_event(log_level level, const char *msg, const log_field *fields, int nfields) {
+  if (level < min_level)
+    return;
   line l = {.len = 0};
   char ts[32];
   timestamp(ts);

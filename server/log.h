@@ -16,6 +16,9 @@ typedef enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_leve
 /* Chooses the output format; text until called. */
 void log_set_format(log_format f);
 
+/* Lines below this level are dropped; LOG_INFO until called. */
+void log_set_level(log_level level);
+
 /* A structured field: key and pre-formatted string value. A NULL value
  * leaves the field out. Numbers are passed as text and written unquoted
  * in JSON when `number` is set. */

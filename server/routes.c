@@ -9,6 +9,7 @@ const route routes[] = {
     {"POST", "/api/v1/tokens", ROUTE_API_WRITE, tokens_create},
     {"GET", "/api/v1/tokens", ROUTE_API_READ, tokens_list},
     {"DELETE", "/api/v1/tokens/{id}", ROUTE_API_WRITE, tokens_delete},
+    {"GET", "/api/v1/whoami", ROUTE_API_READ, tokens_whoami},
 
     {"POST", "/api/v1/cas", ROUTE_API_WRITE, cas_create},
     {"GET", "/api/v1/cas", ROUTE_API_READ, cas_list},

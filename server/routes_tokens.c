@@ -94,3 +94,11 @@ void tokens_delete(request *req, reply *rep) {
   else
     reply_empty(rep, 204);
 }
+
+/* GET /api/v1/whoami: the calling token's id, name and role, so a client
+ * (the dashboard) can tell an observer from an admin without probing. */
+void tokens_whoami(request *req, reply *rep) {
+  reply_json(rep, 200,
+             json_pack("{s:s, s:s, s:s}", "id", req->who.id, "name", req->who.name, "role",
+                       req->who.kind == PRINCIPAL_ADMIN ? "admin" : "observer"));
+}

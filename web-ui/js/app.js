@@ -32,22 +32,6 @@ setNotFound((root) => {
 
 const main = () => document.getElementById('main');
 
-/**
- * Which role the token has. The API has no "who am I" endpoint, so ask for
- * a write that cannot succeed: an empty token creation is refused with 403
- * for an observer and with 400 (missing name) for an admin.
- */
-async function detectRole(token) {
-  try {
-    await api('POST', '/api/v1/tokens', { token, body: {} });
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 403) return 'observer';
-    if (err instanceof ApiError && err.status === 400) return 'admin';
-    throw err;
-  }
-  throw new Error('Unexpected answer while checking the token role.');
-}
-
 function showChrome(signedIn) {
   document.getElementById('nav').hidden = !signedIn;
   document.getElementById('whoami').hidden = !signedIn;
@@ -81,14 +65,14 @@ function signInView(message) {
     onSubmit: async ({ token }) => {
       const t = token.trim();
       if (!t) throw new ApiError(400, 'invalid_request', 'Enter an API token.', 'token');
+      let me;
       try {
-        await api('GET', '/api/v1/tokens?limit=1', { token: t });
+        me = await api('GET', '/api/v1/whoami', { token: t });
       } catch (err) {
         if (err.status === 401) throw new ApiError(401, err.code, 'This token was not accepted. Check that you pasted all of it.', 'token');
         throw err;
       }
-      const role = await detectRole(t);
-      sessionStart(t, role);
+      sessionStart(t, me.role);
       clearFlash();
       await enter();
     },
