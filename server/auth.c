@@ -4,6 +4,7 @@
 #include "crypto.h"
 #include "db_enroll.h"
 #include "db_tokens.h"
+#include "ratelimit.h"
 #include "reply.h"
 
 #include <stdio.h>
@@ -21,18 +22,31 @@ const char *auth_bearer(const char *header) {
   return t;
 }
 
+int auth_throttled(request *req, reply *rep) {
+  long wait = ratelimit_blocked(req->client_ip);
+  if (wait == 0)
+    return 0;
+  reply_errorf(rep, ERR_RATE_LIMITED, NULL,
+               "Too many failed attempts from %s; try again in %ld s.", req->client_ip, wait);
+  rep->retry_after = wait;
+  return -1;
+}
+
+/* A refused credential: counts toward the address's limit. */
+static int refuse(request *req, reply *rep, const char *message) {
+  ratelimit_failure(req->client_ip);
+  reply_error(rep, ERR_UNAUTHORIZED, NULL, message);
+  return -1;
+}
+
 int auth_api(request *req, reply *rep) {
+  if (auth_throttled(req, rep) != 0)
+    return -1;
   const char *token = auth_bearer(req->authorization);
-  if (token == NULL) {
-    reply_error(rep, ERR_UNAUTHORIZED, NULL,
-                "Send an API token as 'Authorization: Bearer <token>'.");
-    return -1;
-  }
-  if (strncmp(token, TOKEN_PREFIX_API, strlen(TOKEN_PREFIX_API)) != 0) {
-    reply_error(rep, ERR_UNAUTHORIZED, NULL,
-                "This is not an API token (API tokens start with 'cdt_').");
-    return -1;
-  }
+  if (token == NULL)
+    return refuse(req, rep, "Send an API token as 'Authorization: Bearer <token>'.");
+  if (strncmp(token, TOKEN_PREFIX_API, strlen(TOKEN_PREFIX_API)) != 0)
+    return refuse(req, rep, "This is not an API token (API tokens start with 'cdt_').");
   char hash[65];
   crypto_sha256_hex(token, strlen(token), hash);
   db_conn *c = request_db(req, rep);
@@ -44,10 +58,8 @@ int auth_api(request *req, reply *rep) {
     reply_db_error(rep, rc);
     return -1;
   }
-  if (rc == 0 || !crypto_equal(hash, t.token_hash, 64)) {
-    reply_error(rep, ERR_UNAUTHORIZED, NULL, "Unknown or deleted API token.");
-    return -1;
-  }
+  if (rc == 0 || !crypto_equal(hash, t.token_hash, 64))
+    return refuse(req, rep, "Unknown or deleted API token.");
   req->who.kind = strcmp(t.role, "admin") == 0 ? PRINCIPAL_ADMIN : PRINCIPAL_OBSERVER;
   snprintf(req->who.id, sizeof(req->who.id), "%s", t.id);
   snprintf(req->who.name, sizeof(req->who.name), "%s", t.name);
@@ -57,17 +69,13 @@ int auth_api(request *req, reply *rep) {
 }
 
 int auth_device(request *req, reply *rep) {
+  if (auth_throttled(req, rep) != 0)
+    return -1;
   const char *token = auth_bearer(req->authorization);
-  if (token == NULL) {
-    reply_error(rep, ERR_UNAUTHORIZED, NULL,
-                "Send the device token as 'Authorization: Bearer <token>'; enroll first.");
-    return -1;
-  }
-  if (strncmp(token, TOKEN_PREFIX_DEVICE, strlen(TOKEN_PREFIX_DEVICE)) != 0) {
-    reply_error(rep, ERR_UNAUTHORIZED, NULL,
-                "This is not a device token (device tokens start with 'cdd_').");
-    return -1;
-  }
+  if (token == NULL)
+    return refuse(req, rep, "Send the device token as 'Authorization: Bearer <token>'; enroll first.");
+  if (strncmp(token, TOKEN_PREFIX_DEVICE, strlen(TOKEN_PREFIX_DEVICE)) != 0)
+    return refuse(req, rep, "This is not a device token (device tokens start with 'cdd_').");
   char hash[65];
   crypto_sha256_hex(token, strlen(token), hash);
   db_conn *c = request_db(req, rep);
@@ -79,11 +87,9 @@ int auth_device(request *req, reply *rep) {
     reply_db_error(rep, rc);
     return -1;
   }
-  if (rc == 0 || !crypto_equal(hash, dev.token_hash, 64)) {
-    reply_error(rep, ERR_UNAUTHORIZED, NULL,
-                "Unknown device token: the device was deleted or enrolled again; enroll it.");
-    return -1;
-  }
+  if (rc == 0 || !crypto_equal(hash, dev.token_hash, 64))
+    return refuse(req, rep,
+                  "Unknown device token: the device was deleted or enrolled again; enroll it.");
   req->who.kind = PRINCIPAL_DEVICE;
   snprintf(req->who.id, sizeof(req->who.id), "%s", dev.id);
   snprintf(req->who.name, sizeof(req->who.name), "%s", dev.serial);

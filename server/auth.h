@@ -37,6 +37,10 @@ int auth_api(struct request *req, struct reply *rep);
  * (id, serial, actor "device:<id>") and records the contact time. */
 int auth_device(struct request *req, struct reply *rep);
 
+/* 0 when the client address may try a credential now; else sets rep to
+ * 429 with Retry-After and returns -1. */
+int auth_throttled(struct request *req, struct reply *rep);
+
 /* Extracts the token of an "Authorization: Bearer <token>" header value.
  * Returns a pointer into header, or NULL when absent or malformed. */
 const char *auth_bearer(const char *header);

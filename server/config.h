@@ -43,6 +43,9 @@
     "HTTP worker threads (0: two per CPU, at least 4)")                                            \
   X(db_pool_size, "CERTDEPLOY_DB_POOL_SIZE", "db-pool-size", "0", INT, 0, 256,                     \
     "PostgreSQL connections per instance (0: one per HTTP thread plus two)")                       \
+  X(auth_failure_limit, "CERTDEPLOY_AUTH_FAILURE_LIMIT", "auth-failure-limit", "30", INT, 0,       \
+    100000, "failed token or enroll-secret attempts per client address per minute before 429 "     \
+            "(0: no limit)")                                                                       \
   X(web_dir, "CERTDEPLOY_WEB_DIR", "web-dir", "./web-ui", STR, 0, 0,                               \
     "directory of the dashboard's static files, served at /")
 

@@ -11,6 +11,7 @@
 #include "delivery.h"
 #include "json_body.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "renewal.h"
 #include "reply.h"
 #include "state.h"
@@ -31,7 +32,10 @@ void device_enroll(request *req, reply *rep) {
       {"name", FIELD_STRING, 0, 128, &name},
   };
   char *token = NULL;
-  json_t *body = body_object(req, rep, 0);
+  json_t *body = NULL;
+  if (auth_throttled(req, rep) != 0)
+    goto out;
+  body = body_object(req, rep, 0);
   if (body == NULL || body_fields(body, spec, 3, rep) != 0)
     goto out;
   const char *s = json_string_value(secret);
@@ -48,6 +52,7 @@ void device_enroll(request *req, reply *rep) {
     goto out;
   }
   if (rc == 0 || !crypto_equal(hash, stored, 64)) {
+    ratelimit_failure(req->client_ip);
     reply_error(rep, ERR_UNAUTHORIZED, "enroll_secret",
                 "Unknown enroll secret: ask an admin for one (POST /api/v1/enroll-secrets).");
     goto out;

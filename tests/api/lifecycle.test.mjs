@@ -101,7 +101,7 @@ test('server key mode: enroll, deliver, verify, renew, refuse, stay failed, rese
   assert.ok(events.find((e) => e.event === 'assigned'));
   const after = await fleet.history(dev.deviceId, profile.id);
   assert.ok(after.some((e) => e.event === 'resend' && e.actor === 'admin:bootstrap' && e.from === 'failed'));
-  await srv.request('DELETE', `/api/v1/profiles/${profile.id}`); // stop its 14-second renewals
+  await fleet.retire(profile.id);
 });
 
 test('device key mode: the agent sends a CSR, the key never leaves the device', async () => {
@@ -114,7 +114,7 @@ test('device key mode: the agent sends a CSR, the key never leaves the device', 
   assert.equal(srv.sql(`SELECT count(*) FROM deployments WHERE profile_id = '${profile.id}' AND key_sealed IS NOT NULL`), '0');
   const issued = await fleet.mock.issued();
   assert.ok(issued.some((i) => i.common_name === 'dev-Laptop SN-DEVKEY'));
-  await srv.request('DELETE', `/api/v1/profiles/${profile.id}`);
+  await fleet.retire(profile.id);
 });
 
 test('regression: a late ack of an old generation is refused with 409 and changes nothing', async () => {
@@ -135,7 +135,7 @@ test('regression: a late ack of an old generation is refused with 409 and change
   dep = await fleet.deployment(dev.deviceId, profile.id);
   assert.equal(dep.generation, before.generation);
   assert.ok(['pending', 'verifying'].includes(dep.status), dep.status);
-  await srv.request('DELETE', `/api/v1/profiles/${profile.id}`);
+  await fleet.retire(profile.id);
 });
 
 test('regression: transient errors back off, honour Retry-After, and fail after the budget', async () => {
@@ -164,10 +164,8 @@ test('regression: nothing is sent to the CA before the renewal window', async ()
   const { srv, mock } = fleet;
   await mock.clearFaults();
   const dev = await fleet.device();
-  const profile = await fleet.profileFor([dev], { key_mode: 'server', common_name: 'window-$DEVICE_SERIAL', renew_before_days: 1 });
-  // certificates of 8 s are inside a 1-day window at once: this profile renews continuously;
-  // so check the opposite with a long-lived profile: a verified deployment whose renew_at is
-  // in the future is left alone by scheduler passes.
+  const profile = await fleet.profileFor([dev], { key_mode: 'server', common_name: 'window-$DEVICE_SERIAL' });
+  // a verified deployment whose renew_at is in the future is left alone by scheduler passes
   await fleet.until(dev.deviceId, profile.id, isVerified, { dev, what: 'verified' });
   srv.sql(`UPDATE deployments SET renew_at = now() + interval '1 day' WHERE profile_id = '${profile.id}'`);
   await fleet.quiesce();
@@ -175,7 +173,7 @@ test('regression: nothing is sent to the CA before the renewal window', async ()
   await sleep(2500);
   assert.equal((await mock.stats()).issue_requests, s0);
   assert.equal((await fleet.deployment(dev.deviceId, profile.id)).status, 'verified');
-  await srv.request('DELETE', `/api/v1/profiles/${profile.id}`);
+  await fleet.retire(profile.id);
 });
 
 test('device error acknowledgements fail the deployment with the device message', async () => {

@@ -48,7 +48,7 @@ test('inventory confirms a delivered certificate when the ack was lost; resend i
   const again = await srv.request('POST', `/api/v1/devices/${d.id}/profiles/${profile.id}/resend`);
   assert.equal(again.status, 202);
   assert.equal(again.json.generation, 2);
-  await srv.request('DELETE', `/api/v1/profiles/${profile.id}`);
+  await fleet.retire(profile.id);
 });
 
 test('a subject edit requeues pending, verifying and verified deployments and leaves failed ones alone', async () => {
@@ -85,7 +85,7 @@ test('a subject edit requeues pending, verifying and verified deployments and le
   const kept = await fleet.history(bad.deviceId, profile.id);
   assert.ok(kept.length >= hist.length + 1);
   assert.equal(kept.at(-1).event, 'unassigned');
-  await srv.request('DELETE', `/api/v1/profiles/${profile.id}`);
+  await fleet.retire(profile.id);
 });
 
 test('a device sees and acts on only its own deployments', async () => {
@@ -120,5 +120,5 @@ test('a device sees and acts on only its own deployments', async () => {
   assert.equal((await srv.request('POST', '/device/v1/checkin', { token: again.json.device_token, body: {} })).status, 200);
   const wrong = await srv.request('POST', '/device/v1/enroll', { token: null, body: { enroll_secret: 'cde_wrong', serial: 'X' } });
   assert.equal(wrong.status, 401);
-  await srv.request('DELETE', `/api/v1/profiles/${profile.id}`);
+  await fleet.retire(profile.id);
 });

@@ -100,6 +100,21 @@ export async function startFleet(opts = {}) {
       }
       throw new Error(`timed out waiting for ${what}; last deployment: ${JSON.stringify(dep)}`);
     },
+    /** Waits until no deployment of the profile is leased by a worker or due for a CA
+     *  request, then deletes the profile: no CA request of this test can land in the next. */
+    async retire(profileId, timeoutMs = 30000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const busy = Number(srv.sql(`SELECT count(*) FROM deployments d JOIN profiles p ON p.id = d.profile_id
+          WHERE d.profile_id = '${profileId}' AND (d.claimed_until > now() OR (d.status = 'pending'
+          AND d.issued_generation IS DISTINCT FROM d.generation AND (p.key_mode = 'server' OR d.csr_generation = d.generation)
+          AND coalesce(d.next_attempt_at, now()) <= now() + interval '3 seconds'))`));
+        if (busy === 0 || Date.now() > end) break;
+        await sleep(100);
+      }
+      const r = await srv.request('DELETE', `/api/v1/profiles/${profileId}`);
+      assert.equal(r.status, 204, r.text);
+    },
     /** Waits until the mock CA has seen no request for quietMs (work of earlier tests settled). */
     async quiesce(quietMs = 400) {
       let last = (await mock.stats()).issue_requests;
