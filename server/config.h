@@ -43,6 +43,8 @@
     "HTTP worker threads (0: two per CPU, at least 4)")                                            \
   X(db_pool_size, "CERTDEPLOY_DB_POOL_SIZE", "db-pool-size", "0", INT, 0, 256,                     \
     "PostgreSQL connections per instance (0: one per HTTP thread plus two)")                       \
+  X(key_pool_size, "CERTDEPLOY_KEY_POOL_SIZE", "key-pool-size", "16", INT, 0, 100000,             \
+    "RSA keys for server key mode generated ahead of need, shared by instances (0: none)")        \
   X(auth_failure_limit, "CERTDEPLOY_AUTH_FAILURE_LIMIT", "auth-failure-limit", "30", INT, 0,       \
     100000, "failed token or enroll-secret attempts per client address per minute before 429 "     \
             "(0: no limit)")                                                                       \

@@ -5,7 +5,9 @@
 #include "ca_template.h"
 #include "crypto.h"
 #include "db_deployments.h"
+#include "keypool.h"
 #include "log.h"
+#include "metrics.h"
 #include "renewal.h"
 #include "state.h"
 
@@ -25,10 +27,10 @@ static int expand_all(const db_claim *cl, char **cn, char **upn, char **seat, ch
 }
 
 /* Server key mode: a fresh key and its CSR; the key leaves sealed. */
-static int make_server_key(app *a, const char *cn, char **csr, char **sealed) {
+static int make_server_key(app *a, db_pool *pool, const char *cn, char **csr, char **sealed) {
   int ret = -1;
   char *pem = NULL;
-  crypto_key *key = crypto_key_generate_rsa(2048);
+  crypto_key *key = keypool_key(a, pool);
   if (key == NULL)
     goto out;
   *csr = crypto_csr_create(key, cn);
@@ -112,7 +114,7 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
              "The profile uses the unknown variable %s; fix the profile, then resend.",
              bad ? bad : "?");
     out.cls = CA_PERMANENT;
-  } else if (strcmp(cl->key_mode, "server") == 0 && make_server_key(a, cn, &csr, &sealed) != 0) {
+  } else if (strcmp(cl->key_mode, "server") == 0 && make_server_key(a, pool, cn, &csr, &sealed) != 0) {
     local_failure = 1;
   } else if (crypto_open(a->master_key, cl->ca_token_sealed, &token, &token_len) != 0) {
     snprintf(detail, sizeof(detail),
@@ -127,6 +129,7 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
     ca_issue_request rq = {.csr_pem = csr ? csr : cl->csr, .common_name = cn, .upn = upn,
                            .seat_id = seat};
     ca_issue(&ep, &rq, &out);
+    metrics_ca_request(cl->ca_name, out.result_label, out.seconds);
   }
 
   db_conn *c = db_acquire(pool);

@@ -9,7 +9,7 @@
 #include "db.h"
 #include "db_worker.h"
 
-/* Builds the CSR (server key mode: a fresh RSA-2048 key, kept sealed with
+/* Builds the CSR (server key mode: a fresh RSA-2048 key from the key pool, kept sealed with
  * the master key) or takes the device's, asks the CA, and records the
  * outcome if the deployment's generation is unchanged: the certificate,
  * a retry time, or the failure. Logs what happened; never fails loudly:

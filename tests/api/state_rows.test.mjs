@@ -122,3 +122,25 @@ test('a device sees and acts on only its own deployments', async () => {
   assert.equal(wrong.status, 401);
   await fleet.retire(profile.id);
 });
+
+test('server key mode draws keys generated ahead of need from the shared pool', async () => {
+  const { startServer } = await import('./lib/server.mjs');
+  const { srv } = fleet;
+  // a second instance on the same database (and master key) with a pool of 3 keys
+  const second = await startServer({ conninfo: srv.conninfo, token: srv.token, env: { CERTDEPLOY_KEY_POOL_SIZE: '3', CERTDEPLOY_SCHEDULER_INTERVAL_SECONDS: '1', CERTDEPLOY_MASTER_KEY_FILE: `${srv.stateDir}/master.key` } });
+  try {
+    const end = Date.now() + 30000;
+    while (Number(srv.sql('SELECT count(*) FROM key_pool')) < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(srv.sql('SELECT count(*) FROM key_pool'), '3');
+    assert.ok(!srv.sql('SELECT string_agg(key_sealed, \' \') FROM key_pool').includes('PRIVATE KEY'), 'keys are sealed');
+    const first = srv.sql('SELECT min(id) FROM key_pool');
+    const d = await rawDevice(srv, 'POOL-1');
+    const profile = await fleet.profileFor([d], { key_mode: 'server', common_name: 'pool' });
+    await fleet.until(d.id, profile.id, (x) => x.issued_certificate !== null, { what: 'issued' });
+    // the oldest key was taken (by whichever instance claimed the deployment)
+    assert.equal(srv.sql(`SELECT count(*) FROM key_pool WHERE id = ${first}`), '0', 'a pooled key was used');
+    await fleet.retire(profile.id);
+  } finally {
+    await second.stop();
+  }
+});

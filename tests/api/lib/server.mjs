@@ -52,6 +52,9 @@ export async function startServer(opts = {}) {
     CERTDEPLOY_STATE_DIR: stateDir,
     CERTDEPLOY_BOOTSTRAP_TOKEN: token,
     CERTDEPLOY_LOG_FORMAT: 'json',
+    // each server would otherwise spend seconds of CPU filling its key pool;
+    // tests that exercise the pool turn it on
+    CERTDEPLOY_KEY_POOL_SIZE: '0',
     ...opts.env,
   };
   const child = spawn(`${BUILD}/certdeployd`, opts.args || [], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,0 +1,44 @@
+/* db_keypool.c: statements on key_pool. */
+#include "db_keypool.h"
+
+#include "db_internal.h"
+
+#include <stdlib.h>
+
+DB_STMT(keypool_take, "DELETE FROM key_pool WHERE id = (SELECT id FROM key_pool ORDER BY id "
+                      "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING key_sealed");
+DB_STMT(keypool_put, "INSERT INTO key_pool (key_sealed) VALUES ($1)");
+DB_STMT(keypool_count, "SELECT count(*) FROM key_pool");
+
+int db_keypool_take(db_conn *c, char **sealed) {
+  int rc;
+  *sealed = NULL;
+  PGresult *res = db_exec(c, &keypool_take, 0, NULL, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  if (n > 0)
+    *sealed = db_get_dup(res, 0, 0);
+  PQclear(res);
+  return n > 0 && *sealed ? 1 : 0;
+}
+
+int db_keypool_put(db_conn *c, const char *sealed) {
+  int rc;
+  const char *p[] = {sealed};
+  PGresult *res = db_exec(c, &keypool_put, 1, p, &rc);
+  if (res == NULL)
+    return rc;
+  PQclear(res);
+  return 1;
+}
+
+int db_keypool_count(db_conn *c) {
+  int rc;
+  PGresult *res = db_exec(c, &keypool_count, 0, NULL, &rc);
+  if (res == NULL)
+    return rc;
+  int n = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+  PQclear(res);
+  return n;
+}
