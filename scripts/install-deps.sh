@@ -5,14 +5,16 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential pkg-config clang
+  build-essential pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libpq-dev libssl-dev libcurl4-openssl-dev libjansson-dev
   libcmocka-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
   openssl curl ca-certificates xxd procps iproute2 python3
   nodejs npm
   valgrind
+  wrk linux-perf
   chromium fonts-dejavu-core
+  prometheus
 )
 
 missing=()
@@ -42,8 +44,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # The browser tests drive Debian's chromium (above) through playwright-core
-# from npm; npm must never download a browser of its own.
-if [ ! -d "$(dirname "$0")/../node_modules/playwright-core" ]; then
-  echo "install-deps: npm ci (playwright-core)" >&2
+# from npm; npm must never download a browser of its own. The OpenAPI
+# contract test (tests/api/openapi.test.mjs) needs ajv, ajv-formats, yaml
+# and @redocly/cli from the same package.json.
+NODE_MODULES="$(dirname "$0")/../node_modules"
+npm_missing=0
+for m in playwright-core ajv ajv-formats yaml @redocly/cli; do
+  [ -d "$NODE_MODULES/$m" ] || npm_missing=1
+done
+if [ "$npm_missing" -eq 1 ]; then
+  echo "install-deps: npm ci (playwright-core, ajv, ajv-formats, yaml, @redocly/cli)" >&2
   (cd "$(dirname "$0")/.." && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi

@@ -11,6 +11,9 @@
 void health_live(request *req, reply *rep);
 void health_ready(request *req, reply *rep);
 
+/* routes_metrics.c */
+void metrics_get(request *req, reply *rep);
+
 /* routes_tokens.c */
 void tokens_create(request *req, reply *rep);
 void tokens_list(request *req, reply *rep);
@@ -53,6 +56,13 @@ void assignments_remove(request *req, reply *rep);
 
 /* routes_status.c */
 void status_get(request *req, reply *rep);
+
+/* routes_audit.c */
+void audit_list(request *req, reply *rep);
+/* The router's hook after an admin write answered 2xx: appends an audit
+ * row (actor, route, path, ids; never the request body). A failure to
+ * write it is logged; the reply stands. */
+void audit_record(request *req, const reply *rep);
 
 /* routes_device_api.c: the device side (/device/v1) */
 void device_enroll(request *req, reply *rep);

@@ -4,6 +4,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "reply.h"
 #include "router.h"
 
@@ -246,6 +247,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
       {"aborted", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "true", 1},
   };
   log_event(x->rep.status >= 500 ? LOG_WARN : LOG_INFO, "request", f, (int)(sizeof(f) / sizeof(f[0])));
+  metrics_http_request(&x->req, x->rep.status);
   if (x->req.db)
     db_release(a->db, x->req.db);
   x->req.db = NULL;

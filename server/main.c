@@ -9,7 +9,11 @@
 #include "fileutil.h"
 #include "http.h"
 #include "log.h"
+#include "ratelimit.h"
+#include "metrics.h"
 #include "tls.h"
+#include "webhook.h"
+#include "keypool.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -42,6 +46,8 @@ static int serve(config *cfg) {
   char *cert = NULL, *key = NULL, *err = NULL;
   http_server *http = NULL;
   worker *work = NULL;
+  keypool *keys = NULL;
+  webhook *hook = NULL;
   sigset_t stop;
   block_signals(&stop);
 
@@ -57,6 +63,7 @@ static int serve(config *cfg) {
   }
   if (tls_load(cfg, &cert, &key) != 0)
     goto out;
+  ratelimit_configure((int)cfg->auth_failure_limit, 60);
   int threads = http_thread_count(cfg);
   int pool = cfg->db_pool_size > 0 ? (int)cfg->db_pool_size : threads + 2;
   a.db = db_pool_create(cfg->database_url, pool);
@@ -64,8 +71,13 @@ static int serve(config *cfg) {
     goto out;
   if (bootstrap_admin_token(&a) != 0)
     goto out;
+  keys = keypool_start(&a);
+  if (keys == NULL)
+    goto out;
   work = worker_start(&a);
   if (work == NULL)
+    goto out;
+  if (webhook_start(&a, &hook) != 0)
     goto out;
   http = http_start(&a, cfg->listen, cert, key, threads);
   if (http == NULL)
@@ -86,6 +98,9 @@ static int serve(config *cfg) {
   ret = 0;
 out:
   http_stop(&http);
+  webhook_stop(&hook);
+  worker_stop(&work);
+  keypool_stop(&keys);
   db_pool_destroy(&a.db);
   free(cert);
   crypto_free_secret(key);
@@ -102,6 +117,7 @@ int main(int argc, char **argv) {
     return rc > 0 ? 0 : 2;
   }
   log_set_format(strcmp(cfg.log_format, "json") == 0 ? LOG_JSON : LOG_TEXT);
+  metrics_init();
   if (ca_client_global_init() != 0) {
     config_release(&cfg);
     return 1;

@@ -125,4 +125,6 @@ void router_dispatch(request *req, reply *rep) {
   found->handler(req, rep);
   if (rep->status == 0)
     reply_error(rep, ERR_INTERNAL, NULL, NULL);
+  if (found->auth == ROUTE_API_WRITE && rep->status >= 200 && rep->status <= 299)
+    audit_record(req, rep);
 }

@@ -5,6 +5,7 @@
 const route routes[] = {
     {"GET", "/healthz", ROUTE_PUBLIC, health_live},
     {"GET", "/readyz", ROUTE_PUBLIC, health_ready},
+    {"GET", "/metrics", ROUTE_PUBLIC, metrics_get},
 
     {"POST", "/api/v1/tokens", ROUTE_API_WRITE, tokens_create},
     {"GET", "/api/v1/tokens", ROUTE_API_READ, tokens_list},
@@ -41,6 +42,7 @@ const route routes[] = {
      deployment_history},
 
     {"GET", "/api/v1/status", ROUTE_API_READ, status_get},
+    {"GET", "/api/v1/audit", ROUTE_API_READ, audit_list},
 
     {"POST", "/device/v1/enroll", ROUTE_PUBLIC, device_enroll},
     {"POST", "/device/v1/checkin", ROUTE_DEVICE, device_checkin},

@@ -1,0 +1,79 @@
+/* db_audit.c: statements on audit_events (see db_audit.h). */
+#include "db_audit.h"
+
+#include "db_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+DB_STMT(audit_append, "INSERT INTO audit_events (actor, method, route, path, status, target, "
+                      "summary) VALUES ($1, $2, $3, $4, $5::int, $6::jsonb, $7)");
+DB_STMT(audit_list, "SELECT id, " DB_TS("at") ", actor, method, route, path, status, "
+                                              "target::text, summary FROM audit_events "
+                                              "WHERE ($1::bigint IS NULL OR id < $1::bigint) "
+                                              "AND ($2::text IS NULL OR actor = $2::text) "
+                                              "ORDER BY id DESC LIMIT $3::int");
+
+int db_audit_append(db_conn *c, const char *actor, const char *method, const char *route,
+                    const char *path, int status, const char *target, const char *summary) {
+  int rc;
+  char st[16];
+  snprintf(st, sizeof(st), "%d", status);
+  const char *p[] = {actor, method, route, path, st, target, summary};
+  PGresult *res = db_exec(c, &audit_append, 7, p, &rc);
+  if (res == NULL)
+    return rc;
+  PQclear(res);
+  return 1;
+}
+
+int db_audit_list(db_conn *c, const char *before_id, const char *actor, int limit,
+                  db_audit_event **rows) {
+  int rc;
+  char lim[16];
+  snprintf(lim, sizeof(lim), "%d", limit);
+  const char *p[] = {before_id, actor, lim};
+  *rows = NULL;
+  PGresult *res = db_exec(c, &audit_list, 3, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  *rows = calloc((size_t)(n ? n : 1), sizeof(db_audit_event));
+  if (*rows == NULL) {
+    PQclear(res);
+    return DB_HARD_ERROR;
+  }
+  for (int i = 0; i < n; i++) {
+    db_audit_event *e = &(*rows)[i];
+    db_get_text(res, i, 0, e->id, sizeof(e->id));
+    db_get_text(res, i, 1, e->at, sizeof(e->at));
+    e->actor = db_get_dup(res, i, 2);
+    db_get_text(res, i, 3, e->method, sizeof(e->method));
+    e->route = db_get_dup(res, i, 4);
+    e->path = db_get_dup(res, i, 5);
+    e->status = (int)strtol(PQgetvalue(res, i, 6), NULL, 10);
+    e->target = db_get_dup(res, i, 7);
+    e->summary = db_get_dup(res, i, 8);
+    if (!e->actor || !e->route || !e->path || !e->target || !e->summary) {
+      PQclear(res);
+      db_audit_rows_free(*rows, n);
+      *rows = NULL;
+      return DB_HARD_ERROR;
+    }
+  }
+  PQclear(res);
+  return n;
+}
+
+void db_audit_rows_free(db_audit_event *rows, int n) {
+  if (rows == NULL)
+    return;
+  for (int i = 0; i < n; i++) {
+    free(rows[i].actor);
+    free(rows[i].route);
+    free(rows[i].path);
+    free(rows[i].target);
+    free(rows[i].summary);
+  }
+  free(rows);
+}

@@ -1,0 +1,100 @@
+/* db_outbox.c: statements on webhook_outbox (see db_outbox.h). */
+#include "db_outbox.h"
+
+#include "db_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+DB_STMT(outbox_claim,
+        "WITH next AS (SELECT id FROM webhook_outbox "
+        "              WHERE delivered_at IS NULL AND next_attempt_at <= now() "
+        "              ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "UPDATE webhook_outbox o SET next_attempt_at = now() + make_interval(secs => $1::bigint) "
+        "FROM next WHERE o.id = next.id RETURNING o.id, o.body, o.attempts");
+DB_STMT(outbox_delivered, "UPDATE webhook_outbox SET delivered_at = now(), last_error = '' "
+                          "WHERE id = $1::uuid AND delivered_at IS NULL");
+DB_STMT(outbox_retry, "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $3, "
+                      "next_attempt_at = now() + make_interval(secs => $2::bigint) "
+                      "WHERE id = $1::uuid AND delivered_at IS NULL");
+DB_STMT(outbox_unclaim, "UPDATE webhook_outbox SET next_attempt_at = now() "
+                        "WHERE id = $1::uuid AND delivered_at IS NULL");
+DB_STMT(outbox_prune, "DELETE FROM webhook_outbox WHERE delivered_at IS NOT NULL "
+                      "AND delivered_at < now() - make_interval(days => $1::int)");
+DB_STMT(outbox_next_due, "SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now())) "
+                         "FROM webhook_outbox WHERE delivered_at IS NULL");
+
+static int run_affected(db_conn *c, db_stmt *s, int n, const char *const *p) {
+  int rc;
+  PGresult *res = db_exec(c, s, n, p, &rc);
+  if (res == NULL)
+    return rc;
+  int count = db_affected(res);
+  PQclear(res);
+  return count;
+}
+
+int db_outbox_claim(db_conn *c, long lease_seconds, db_outbox_event *out) {
+  int rc;
+  char lease[24];
+  snprintf(lease, sizeof(lease), "%ld", lease_seconds);
+  const char *p[] = {lease};
+  memset(out, 0, sizeof(*out));
+  PGresult *res = db_exec(c, &outbox_claim, 1, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  if (n > 0) {
+    db_get_text(res, 0, 0, out->id, sizeof(out->id));
+    out->body = db_get_dup(res, 0, 1);
+    out->attempts = (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
+  }
+  PQclear(res);
+  if (n > 0 && out->body == NULL)
+    return DB_HARD_ERROR; /* out of memory; the lease brings the row back */
+  return n > 0 ? 1 : 0;
+}
+
+void db_outbox_event_release(db_outbox_event *ev) {
+  if (ev == NULL)
+    return;
+  free(ev->body);
+  ev->body = NULL;
+}
+
+int db_outbox_delivered(db_conn *c, const char *id) {
+  const char *p[] = {id};
+  return run_affected(c, &outbox_delivered, 1, p);
+}
+
+int db_outbox_retry(db_conn *c, const char *id, long delay_seconds, const char *error) {
+  char delay[24];
+  snprintf(delay, sizeof(delay), "%ld", delay_seconds);
+  const char *p[] = {id, delay, error ? error : ""};
+  return run_affected(c, &outbox_retry, 3, p);
+}
+
+int db_outbox_unclaim(db_conn *c, const char *id) {
+  const char *p[] = {id};
+  return run_affected(c, &outbox_unclaim, 1, p);
+}
+
+int db_outbox_prune(db_conn *c, int days) {
+  char d[16];
+  snprintf(d, sizeof(d), "%d", days);
+  const char *p[] = {d};
+  return run_affected(c, &outbox_prune, 1, p);
+}
+
+int db_outbox_next_due_in(db_conn *c, double *seconds) {
+  int rc;
+  PGresult *res = db_exec(c, &outbox_next_due, 0, NULL, &rc);
+  if (res == NULL)
+    return rc;
+  int found = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0);
+  if (found)
+    *seconds = strtod(PQgetvalue(res, 0, 0), NULL);
+  PQclear(res);
+  return found;
+}
