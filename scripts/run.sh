@@ -12,7 +12,10 @@ chmod 755 "$VAR"
 pids=()
 own_pg=0
 stop_all() {
-  trap - INT TERM EXIT
+  # make and the terminal both deliver Ctrl-C: ignore the second one so the
+  # cleanup (stopping PostgreSQL) always finishes
+  trap '' INT TERM
+  trap - EXIT
   echo
   echo "stopping..."
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
