@@ -43,6 +43,9 @@ DB_STMT(unassign,
         "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, $3, 'unassigned', "
         "status, NULL, generation, 'profile unassigned; history kept' FROM del");
 
+DB_STMT(devices_missing,
+        "SELECT i FROM unnest($1::uuid[]) WITH ORDINALITY AS l(id, i) "
+        "WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = l.id) ORDER BY i LIMIT 1");
 DB_STMT(profile_exists, "SELECT 1 FROM profiles WHERE id = $1::uuid");
 DB_STMT(notify_work, "SELECT pg_notify('certdeploy_work', '')");
 
@@ -61,22 +64,46 @@ int db_assign_all_devices(db_conn *c, const char *profile_id, const char *actor)
   return run_count(c, &assign_all, 2, p);
 }
 
-int db_assign_devices(db_conn *c, const char *profile_id, const char *const *device_ids, int n,
-                      const char *actor) {
-  size_t len = 3 + (size_t)n * 38;
-  char *array = malloc(len);
+/* A PostgreSQL array literal of validated UUIDs; malloc'd. */
+static char *uuid_array(const char *const *ids, int n) {
+  char *array = malloc(3 + (size_t)n * 38);
   if (array == NULL)
-    return DB_HARD_ERROR;
+    return NULL;
   size_t off = 0;
   array[off++] = '{';
   for (int i = 0; i < n; i++) {
     if (i)
       array[off++] = ',';
-    memcpy(array + off, device_ids[i], 36); /* callers pass validated UUIDs */
+    memcpy(array + off, ids[i], 36); /* callers pass validated UUIDs */
     off += 36;
   }
   array[off++] = '}';
   array[off] = '\0';
+  return array;
+}
+
+int db_devices_first_missing(db_conn *c, const char *const *device_ids, int n, int *index) {
+  int rc;
+  char *array = uuid_array(device_ids, n);
+  if (array == NULL)
+    return DB_HARD_ERROR;
+  const char *p[] = {array};
+  PGresult *res = db_exec(c, &devices_missing, 1, p, &rc);
+  free(array);
+  if (res == NULL)
+    return rc;
+  int found = PQntuples(res) > 0;
+  if (found)
+    *index = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10) - 1;
+  PQclear(res);
+  return found;
+}
+
+int db_assign_devices(db_conn *c, const char *profile_id, const char *const *device_ids, int n,
+                      const char *actor) {
+  char *array = uuid_array(device_ids, n);
+  if (array == NULL)
+    return DB_HARD_ERROR;
   const char *p[] = {profile_id, actor, array};
   int rc = run_count(c, &assign_listed, 3, p);
   free(array);

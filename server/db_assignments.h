@@ -14,10 +14,15 @@
  * Returns the number assigned. */
 int db_assign_all_devices(db_conn *c, const char *profile_id, const char *actor);
 
-/* Assigns the profile to the listed devices (ids must be UUIDs; unknown
- * ones are skipped). Returns the number newly assigned. */
+/* Assigns the profile to the listed devices (ids must be UUIDs of
+ * enrolled devices, see db_devices_first_missing; ones that already have
+ * it are left as they are). Returns the number newly assigned. */
 int db_assign_devices(db_conn *c, const char *profile_id, const char *const *device_ids, int n,
                       const char *actor);
+
+/* Finds the first of the listed device ids (UUIDs) that is not enrolled.
+ * Returns 1 and sets *index, 0 when all exist, or an error. */
+int db_devices_first_missing(db_conn *c, const char *const *device_ids, int n, int *index);
 
 /* Assigns every profile with assign_all to a newly enrolled device.
  * Returns the number assigned. */

@@ -62,7 +62,20 @@ void assignments_add(request *req, reply *rep) {
   db_conn *c = profile_db(req, rep);
   if (c == NULL)
     goto out;
-  int rc = ids ? db_assign_devices(c, req->params[0], list, (int)n, req->who.actor)
+  int missing = 0;
+  int rc = n > 0 ? db_devices_first_missing(c, list, (int)n, &missing) : 0;
+  if (rc < 0) {
+    reply_db_error(rep, rc);
+    goto out;
+  }
+  if (rc == 1) {
+    char field[40];
+    snprintf(field, sizeof(field), "device_ids[%d]", missing);
+    reply_errorf(rep, ERR_INVALID_REQUEST, field, "No enrolled device has the id %s.",
+                 list[missing]);
+    goto out;
+  }
+  rc = ids ? db_assign_devices(c, req->params[0], list, (int)n, req->who.actor)
                : db_assign_all_devices(c, req->params[0], req->who.actor);
   if (rc < 0) {
     reply_db_error(rep, rc);
