@@ -41,6 +41,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # prometheus is installed only for its promtool (the metrics test); on a
+  # systemd machine the package also starts a server on :9090: stop it.
+  case " ${missing[*]} " in
+  *" prometheus "*)
+    if command -v systemctl >/dev/null 2>&1; then
+      $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
+    ;;
+  esac
 fi
 
 # The browser tests drive Debian's chromium (above) through playwright-core

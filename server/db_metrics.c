@@ -38,13 +38,18 @@ DB_STMT(metrics_profiles,
         "ORDER BY p.name");
 
 /* What db_claim_next would claim now (keep in step with DUE_CONDITION and
- * claim_next in db_worker.c), counted from the partial index
- * deployments_due (pending rows only) and capped. */
+ * claim_next in db_worker.c), counted from a range of the partial index
+ * deployments_due and capped. The range is next_attempt_at <= now(): work
+ * that wants a CA request always has a time there (assignment, new
+ * generation and CSR set now(), a retry its backoff), while NULL marks
+ * the pending rows already issued and waiting for their device, which
+ * may be many and are never due; claim_next's "IS NULL OR" would make
+ * the scan read them all. */
 DB_STMT(metrics_queue_depth,
         "SELECT count(*) FROM (SELECT 1 FROM deployments d JOIN profiles p ON p.id = d.profile_id "
         "  WHERE d.status = 'pending' AND d.issued_generation IS DISTINCT FROM d.generation "
         "  AND (p.key_mode = 'server' OR d.csr_generation = d.generation) "
-        "  AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now()) "
+        "  AND d.next_attempt_at <= now() "
         "  AND (d.claimed_until IS NULL OR d.claimed_until < now()) "
         "  LIMIT $1::int) due");
 
