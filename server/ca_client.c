@@ -331,8 +331,15 @@ static int run_transfer(const ca_endpoint *ca, const char *url, const char *post
     bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, post_body) != CURLE_OK;
     bad |=
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(post_body)) != CURLE_OK;
+    /* An issue request never goes over a reused connection: when a reused
+     * connection dies before the reply, libcurl silently sends the request
+     * again on a new one, and a POST resent that way can issue twice. */
+    bad |= curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
   } else {
     bad |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 0L) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 0L) != CURLE_OK;
   }
   if (ca->ca_pem != NULL && ca->ca_pem[0] != '\0') {
     /* curl copies the blob; the cast only drops const for its struct */

@@ -12,6 +12,7 @@
 typedef struct db_claim {
   char device_id[40];
   char profile_id[40];
+  char claim_token[40];       /* this worker's claim; outcomes must present it */
   int generation;
   int attempts;               /* CA requests already made for this generation */
   char key_mode[8];
@@ -35,6 +36,11 @@ typedef struct db_claim {
  * only with a CSR) with FOR UPDATE SKIP LOCKED, leasing it for
  * lease_seconds. Returns 1 claimed, 0 nothing due. */
 int db_claim_next(db_conn *c, long lease_seconds, db_claim *out);
+
+/* Right before the CA call: renews the lease for lease_seconds if the
+ * claim is still this worker's and the deployment still needs the
+ * request. Returns 1, or 0 when the claim was lost (do not call the CA). */
+int db_claim_confirm(db_conn *c, const db_claim *cl, long lease_seconds);
 
 /* Frees the strings of a claim. Accepts NULL. */
 void db_claim_release(db_claim *cl);

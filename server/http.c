@@ -18,6 +18,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
+/* An over-size body up to this size is read and discarded before the 413,
+ * so the client sees the reply rather than a reset of a half-sent body. */
+#define REQUEST_DRAIN_LIMIT (16 * 1024 * 1024)
+
 struct http_server {
   struct MHD_Daemon *daemon;
   app *app;
@@ -30,6 +34,7 @@ typedef struct exchange {
   char *body;
   size_t body_len, body_cap;
   int too_large;
+  int refuse_early;      /* too large even to read and discard: answer at once */
   char *method;
   char *path;
   struct timespec started;
@@ -127,8 +132,10 @@ static exchange *exchange_new(app *a, struct MHD_Connection *c, const char *url,
     char *end = NULL;
     errno = 0;
     unsigned long long n = strtoull(cl, &end, 10);
-    if (errno == 0 && end != cl && n > REQUEST_BODY_LIMIT)
+    if (errno == 0 && end != cl && n > REQUEST_BODY_LIMIT) {
       x->too_large = 1;
+      x->refuse_early = n > REQUEST_DRAIN_LIMIT;
+    }
   }
   return x;
 }
@@ -200,7 +207,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (x == NULL)
       return MHD_NO;
     *con_cls = x;
-    if (!x->too_large)
+    if (!x->refuse_early)
       return MHD_YES; /* come back with the body */
   } else if (*upload_size > 0) {
     if (body_append(x, upload, *upload_size) != 0)
@@ -260,6 +267,37 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   *con_cls = NULL;
 }
 
+static int hexdigit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decoding of paths and query values, in place. "%00" becomes the
+ * byte 0xFF instead of a NUL: a decoded NUL would cut the C string short
+ * ("/tokens/<id>%00junk" would name <id>), while 0xFF is never valid
+ * UTF-8, so every check of ids, numbers and text refuses it with a 4xx. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+  (void)cls;
+  (void)c;
+  char *w = s;
+  for (const char *r = s; *r;) {
+    int hi, lo;
+    if (r[0] == '%' && (hi = hexdigit(r[1])) >= 0 && (lo = hexdigit(r[2])) >= 0) {
+      *w++ = (hi | lo) ? (char)(hi * 16 + lo) : (char)0xFF;
+      r += 3;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = '\0';
+  return (size_t)(w - s);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char msg[512];
@@ -306,7 +344,7 @@ http_server *http_start(app *a, const char *listen, const char *cert_pem, const 
   s->app = a;
   s->daemon = MHD_start_daemon(
       flags, (uint16_t)port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-      MHD_OPTION_SOCK_ADDR, &ss,
+      MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_SOCK_ADDR, &ss,
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
       MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_PRIORITIES,
       "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,

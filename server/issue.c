@@ -62,7 +62,7 @@ static int record_issued(db_conn *c, const db_claim *cl, const ca_outcome *out, 
            info.serial);
   db_change ch = {.from = STATUS_PENDING, .generation = cl->generation, .to = STATUS_PENDING,
                   .event = EVENT_CA_ISSUED, .actor = "worker", .detail = detail,
-                  .attempts = cl->attempts + 1};
+                  .attempts = cl->attempts + 1, .claim_token = cl->claim_token};
   db_issued cert = {.serial = out->serial ? out->serial : info.serial,
                     .pem = out->certificate_pem, .chain = out->chain_pem, .not_before = nb,
                     .not_after = na, .sha256 = info.sha256, .key_sealed = sealed,
@@ -77,8 +77,16 @@ static int record_failure(app *a, db_conn *c, const db_claim *cl, ca_class cls,
                     .event = cls == CA_TRANSIENT ? EVENT_CA_TRANSIENT : EVENT_CA_PERMANENT,
                     .attempts = cl->attempts, .max_attempts = (int)a->cfg->retry_max_attempts};
   state_result r = state_decide(&in);
-  char detail[2048];
+  char detail[2048], final[2048];
   long retry = -1;
+  if (r.to == STATUS_FAILED) {
+    /* the adapter says "retrying" for a transient error; this one is the last */
+    snprintf(final, sizeof(final), "%s", ca_detail);
+    char *tail = strstr(final, "; retrying");
+    if (tail)
+      memmove(tail, tail + strlen("; retrying"), strlen(tail + strlen("; retrying")) + 1);
+    ca_detail = final;
+  }
   if (r.to == STATUS_PENDING) {
     unsigned char rnd[4];
     crypto_random_bytes(rnd, sizeof(rnd));
@@ -96,8 +104,20 @@ static int record_failure(app *a, db_conn *c, const db_claim *cl, ca_class cls,
   }
   db_change ch = {.from = STATUS_PENDING, .generation = cl->generation, .to = r.to,
                   .event = in.event, .actor = "worker", .detail = detail,
-                  .attempts = r.attempts, .failure = r.failure, .retry_in_seconds = retry};
+                  .attempts = r.attempts, .failure = r.failure, .retry_in_seconds = retry,
+                  .claim_token = cl->claim_token};
   return db_deployment_apply(c, cl->device_id, cl->profile_id, &ch);
+}
+
+/* Key generation and waits may outlast a lease: right before the CA call,
+ * renew it if this worker still holds it. */
+static int lease_still_ours(app *a, db_pool *pool, const db_claim *cl) {
+  db_conn *c = db_acquire(pool);
+  if (c == NULL)
+    return 0;
+  int rc = db_claim_confirm(c, cl, a->cfg->ca_timeout_seconds + 10);
+  db_release(pool, c);
+  return rc == 1;
 }
 
 void issue_one(app *a, db_pool *pool, const db_claim *cl) {
@@ -122,6 +142,11 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
              "the master key replaced?); set the CA's api_token again, then resend.",
              cl->ca_name);
     out.cls = CA_PERMANENT;
+  } else if (!lease_still_ours(a, pool, cl)) {
+    log_msg(LOG_WARN, "the claim on %s/%s generation %d ran out before the CA call; another "
+                      "worker has it",
+            cl->device_id, cl->profile_id, cl->generation);
+    goto out;
   } else {
     ca_endpoint ep = {.name = cl->ca_name, .url = cl->ca_url, .api_token = token,
                       .profile_id = cl->ca_profile_id, .ca_pem = cl->ca_certificate,

@@ -38,11 +38,25 @@ json_t *body_object(const request *req, reply *rep, int allow_empty);
  * invalid_request naming the field. */
 int body_fields(json_t *obj, const field_spec *specs, size_t nspecs, reply *rep);
 
+/* body_fields for a nested object: field names in errors are prefixed
+ * ("installed[2].sha256"). prefix may be NULL. */
+int body_fields_in(json_t *obj, const field_spec *specs, size_t nspecs, const char *prefix,
+                   reply *rep);
+
+/* 1 when s is well-formed UTF-8 (no overlongs, surrogates or bytes past
+ * U+10FFFF). */
+int utf8_valid(const char *s);
+
+/* Replaces every byte of s that is not part of a well-formed UTF-8
+ * sequence with '?', in place, so the text can go into JSON. */
+void utf8_scrub(char *s);
+
 /* 1 when s is a canonical UUID (8-4-4-4-12 hex). */
 int uuid_valid(const char *s);
 
-/* Checks path parameter `index` is a UUID; else sets rep to 400 naming
- * `what` and returns -1. */
+/* Checks path parameter `index` is a UUID; else sets rep to 400 whose
+ * field is the parameter's name in the route pattern ("id", "profile_id")
+ * and whose message calls it `what` ("profile id"); returns -1. */
 int param_uuid(const request *req, reply *rep, int index, const char *what);
 
 #endif

@@ -37,9 +37,32 @@ static void puts_(line *l, const char *s) {
   put(l, s, strlen(s));
 }
 
-/* JSON string escaping of s, without the quotes. */
+/* 1 when the bytes at p start a well-formed UTF-8 sequence of n bytes. */
+static int utf8_ok(const unsigned char *p, int *n) {
+  int len = p[0] < 0x80 ? 1 : (p[0] >= 0xC2 && p[0] <= 0xDF) ? 2 : (p[0] >= 0xE0 && p[0] <= 0xEF) ? 3
+                                                                   : (p[0] >= 0xF0 && p[0] <= 0xF4) ? 4
+                                                                                                      : 0;
+  for (int i = 1; i < len; i++)
+    if ((p[i] & 0xC0) != 0x80)
+      return 0;
+  *n = len;
+  return len > 0;
+}
+
+/* JSON string escaping of s, without the quotes; bytes that are not
+ * UTF-8 (a client's path, say) become U+FFFD so the line stays JSON. */
 static void put_json_escaped(line *l, const char *s) {
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    int n = 1;
+    if (*p >= 0x80) {
+      if (!utf8_ok(p, &n)) {
+        puts_(l, "\\ufffd");
+        continue;
+      }
+      put(l, (const char *)p, (size_t)n);
+      p += n - 1;
+      continue;
+    }
     char esc[8];
     switch (*p) {
     case '"':

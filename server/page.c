@@ -4,6 +4,7 @@
 #include "json_body.h"
 #include "reply.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,35 @@ static int hexval(char c) {
   if (c >= 'a' && c <= 'f')
     return c - 'a' + 10;
   return -1;
+}
+
+/* Lists sort by a timestamp ("YYYY-MM-DDTHH:MM:SS[.ffffff]Z") or by a
+ * sequence number (history): a forged key of another shape is refused here
+ * rather than failing a cast in the database. */
+static int key_valid(const char *k) {
+  static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+  size_t n = strlen(shape);
+  size_t digits_only = strspn(k, "0123456789");
+  if (digits_only > 0 && digits_only <= 18 && k[digits_only] == '\0')
+    return 1;
+  if (strlen(k) < n + 1)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (shape[i] == 'd' ? !isdigit((unsigned char)k[i]) : k[i] != shape[i])
+      return 0;
+  const char *p = k + n;
+  if (*p == '.') {
+    p++;
+    size_t digits = strspn(p, "0123456789");
+    if (digits == 0 || digits > 6)
+      return 0;
+    p += digits;
+  }
+  int month = (k[5] - '0') * 10 + (k[6] - '0'), day = (k[8] - '0') * 10 + (k[9] - '0');
+  int hour = (k[11] - '0') * 10 + (k[12] - '0'), min = (k[14] - '0') * 10 + (k[15] - '0');
+  int sec = (k[17] - '0') * 10 + (k[18] - '0');
+  return strcmp(p, "Z") == 0 && month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour < 24 &&
+         min < 60 && sec < 60;
 }
 
 /* Decodes the hex cursor into "key\nid". */
@@ -33,7 +63,7 @@ static int decode_cursor(const char *hex, page *pg) {
   if (nl == NULL || (size_t)(nl - raw) >= sizeof(pg->after_key))
     return -1;
   *nl = '\0';
-  if (!uuid_valid(nl + 1) || raw[0] == '\0')
+  if (!uuid_valid(nl + 1) || !key_valid(raw))
     return -1;
   memcpy(pg->after_key, raw, (size_t)(nl - raw) + 1);
   memcpy(pg->after_id, nl + 1, 37);

@@ -2,6 +2,7 @@
 #include "reply.h"
 
 #include "db.h"
+#include "json_body.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,10 +29,16 @@ void reply_json(reply *rep, int status, json_t *body) {
 }
 
 void reply_error(reply *rep, api_error_code code, const char *field, const char *message) {
-  json_t *err = json_pack("{s:s, s:s}", "code", api_error_name(code), "message",
-                          message ? message : api_error_default_message(code));
-  if (err && field)
-    json_object_set_new(err, "field", json_string(field));
+  /* messages echo client input (paths, keys): keep them valid UTF-8 */
+  char text[1024], name[160];
+  snprintf(text, sizeof(text), "%s", message ? message : api_error_default_message(code));
+  utf8_scrub(text);
+  json_t *err = json_pack("{s:s, s:s}", "code", api_error_name(code), "message", text);
+  if (err && field) {
+    snprintf(name, sizeof(name), "%s", field);
+    utf8_scrub(name);
+    json_object_set_new(err, "field", json_string(name));
+  }
   reply_json(rep, api_error_status(code), json_pack("{s:o}", "error", err));
   rep->error_code = api_error_name(code);
 }

@@ -9,6 +9,7 @@
 #include "db_audit.h"
 #include "log.h"
 #include "page.h"
+#include "json_body.h"
 #include "reply.h"
 #include "router.h"
 
@@ -110,7 +111,7 @@ void audit_list(request *req, reply *rep) {
     return;
   }
   const char *actor = request_query(req, "actor");
-  if (actor != NULL && (actor[0] == '\0' || strlen(actor) > 200)) {
+  if (actor != NULL && (actor[0] == '\0' || strlen(actor) > 200 || !utf8_valid(actor))) {
     reply_error(rep, ERR_INVALID_REQUEST, "actor",
                 "'actor' must be an actor such as 'admin:<token name>'.");
     return;

@@ -194,7 +194,8 @@ void device_checkin(request *req, reply *rep) {
       reply_error(rep, ERR_INVALID_REQUEST, field, "Each inventory entry is an object.");
       goto out;
     }
-    if (body_fields(item, ispec, 2, rep) != 0)
+    snprintf(field, sizeof(field), "installed[%zu]", i);
+    if (body_fields_in(item, ispec, 2, field, rep) != 0)
       goto out;
     if (!is_sha256_hex(json_string_value(sha))) {
       snprintf(field, sizeof(field), "installed[%zu].sha256", i);
