@@ -88,6 +88,14 @@ run: deps all
 test: deps
 	@bash tests/run.sh
 
+# libFuzzer harnesses (clang): FUZZ_SECONDS per target (default 60); see tests/fuzz/.
+fuzz:
+	@bash tests/fuzz/run.sh
+
+# Benchmarks against the machine's own limits; BENCH_QUICK=1 for a short run. See BENCHMARKS.md.
+bench: deps all
+	@bash bench/run.sh
+
 format:
 	clang-format -i lib/*.[ch] server/*.[ch] mockca/*.[ch] agent/*.[ch] tests/*/*.c
 

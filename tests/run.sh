@@ -5,18 +5,21 @@
 #   tests/run.sh unit api ...     only these layers
 #
 # Layers: unit (cmocka, no DB), db (cmocka on the throwaway cluster),
-# integration (C against the real mock CA), api (node: real server over
+# integration (C against the real mock CA), fuzz (each libFuzzer harness of
+# tests/fuzz/ for FUZZ_SECONDS, default 10, from its seeds; one test per
+# target), api (node: real server over
 # TLS, mock CA, agent), browser (the dashboard in Debian's Chromium through
 # playwright-core, against the same real stack), and the same
 # unit/integration/api layers again on the ASan+UBSan build (unit-san,
-# integration-san, api-san).
+# integration-san, api-san), and valgrind (a few API tests with certdeployd
+# under memcheck: no error, no definite or indirect leak).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 layers=("$@")
-[ ${#layers[@]} -eq 0 ] && layers=(unit db integration api browser unit-san integration-san api-san)
+[ ${#layers[@]} -eq 0 ] && layers=(unit db integration fuzz api browser unit-san integration-san api-san valgrind)
 
 want_san=0
 for l in "${layers[@]}"; do case "$l" in *-san) want_san=1 ;; esac; done
@@ -36,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 need_pg=0
-for l in "${layers[@]}"; do case "$l" in db|api|api-san|browser) need_pg=1 ;; esac; done
+for l in "${layers[@]}"; do case "$l" in db|api|api-san|browser|valgrind) need_pg=1 ;; esac; done
 if [ $need_pg -eq 1 ]; then
   echo "== throwaway PostgreSQL cluster" >&2
   CONNINFO=$(PG_FAST=1 bash scripts/pg.sh start "$WORK/pg" postgres) || { echo "0 passed, 1 failed"; exit 1; }
@@ -93,6 +96,87 @@ run_node() {
   fi
 }
 
+# Builds the fuzz harnesses, then runs each for a short bounded time on a
+# copy of its seeds under $WORK (the repository's corpus is never written);
+# each target counts as one test.
+run_fuzz() {
+  local log="$WORK/fuzz-build.log" t
+  if ! bash tests/fuzz/run.sh --build >"$log" 2>&1; then
+    failed=$((failed + 1))
+    failures+=("fuzz build")
+    printf '%-8s %-40s %3d passed, %d failed\n' fuzz "tests/fuzz/run.sh --build" 0 1
+    sed 's/^/    /' "$log" | tail -40
+    return
+  fi
+  for t in $(bash tests/fuzz/run.sh --list); do
+    log="$WORK/fuzz.$t.log"
+    if FUZZ_SECONDS="${FUZZ_SECONDS:-4}" FUZZ_WORK="$WORK/fuzz" FUZZ_RSS_MB=1024 \
+      bash tests/fuzz/run.sh "$t" >"$log" 2>&1; then
+      passed=$((passed + 1))
+      printf '%-8s %-40s %3d passed, %d failed\n' fuzz "$t" 1 0
+    else
+      failed=$((failed + 1))
+      failures+=("fuzz $t")
+      printf '%-8s %-40s %3d passed, %d failed\n' fuzz "$t" 0 1
+      grep -v '^fuzz: building' "$log" | head -60 | sed 's/^/    /'
+    fi
+  done
+}
+
+# Runs a few API tests with every certdeployd under valgrind memcheck, three
+# node processes at once. Each server must exit 0 (error-exitcode 99), and its
+# valgrind log must show 0 errors and 0 bytes definitely or indirectly lost.
+# Under valgrind, server-made RSA keys take too long: of state_rows only the
+# device-key-mode test runs; of bad_input, four categories.
+run_valgrind() {
+  local vdir="$WORK/valgrind" started=$SECONDS p=0 f=0 i
+  if ! command -v valgrind >/dev/null; then
+    echo "valgrind is not installed"; failed=$((failed + 1)); failures+=("valgrind missing"); return
+  fi
+  mkdir -p "$vdir"
+  local wrapper="valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect"
+  wrapper+=" --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --num-callers=30 --log-file=$vdir/vg.%p.log"
+  local runs=(
+    "--test-concurrency=2 tests/api/foundation.test.mjs tests/api/ratelimit.test.mjs"
+    "--test-name-pattern=^a.device.sees.and.acts tests/api/state_rows.test.mjs"
+    "--test-name-pattern=^(malformed|wrong.content.types|tokens.of.the.wrong.kind|invalid.and.weak.CSRs) tests/api/bad_input.test.mjs"
+  )
+  for i in "${!runs[@]}"; do
+    # shellcheck disable=SC2086 # the run's arguments are words
+    CERTDEPLOY_BUILD=build CERTDEPLOY_SERVER_WRAPPER="$wrapper" timeout 600 \
+      node --test --test-reporter=spec ${runs[$i]} >"$WORK/node.valgrind.$i.log" 2>&1 &
+  done
+  wait
+  for i in "${!runs[@]}"; do
+    local log="$WORK/node.valgrind.$i.log" rp rf
+    rp=$(grep -Eo '^ℹ pass [0-9]+' "$log" | awk '{print $NF}' | tail -1)
+    rf=$(grep -Eo '^ℹ fail [0-9]+' "$log" | awk '{print $NF}' | tail -1)
+    rp=${rp:-0}
+    rf=${rf:-0}
+    if [ "$rf" -eq 0 ] && ! grep -q '^ℹ fail 0' "$log"; then rf=1; fi
+    p=$((p + rp))
+    f=$((f + rf))
+    if [ "$rf" -ne 0 ]; then
+      grep -E -B2 -A30 '^✖|not ok|Error|AssertionError' "$log" | head -100 | sed 's/^/    /'
+    fi
+  done
+  local logs errors definite indirect unfinished
+  logs=$(find "$vdir" -name 'vg.*.log' | wc -l)
+  errors=$(cat "$vdir"/vg.*.log 2>/dev/null | grep -Eo 'ERROR SUMMARY: [0-9,]+' | tr -d , | awk '{s+=$NF} END {print s+0}')
+  definite=$(cat "$vdir"/vg.*.log 2>/dev/null | grep -Eo 'definitely lost: [0-9,]+' | tr -d , | awk '{s+=$NF} END {print s+0}')
+  indirect=$(cat "$vdir"/vg.*.log 2>/dev/null | grep -Eo 'indirectly lost: [0-9,]+' | tr -d , | awk '{s+=$NF} END {print s+0}')
+  unfinished=$(grep -L 'ERROR SUMMARY' "$vdir"/vg.*.log 2>/dev/null | wc -l)
+  echo "valgrind: $logs servers under memcheck: $errors errors, $definite bytes definitely and $indirect indirectly lost, $unfinished without a summary ($((SECONDS - started)) s)"
+  if [ "$logs" -eq 0 ] || [ "$errors" -ne 0 ] || [ "$definite" -ne 0 ] || [ "$indirect" -ne 0 ] || [ "$unfinished" -ne 0 ]; then
+    f=$((f + 1))
+    grep -l -E 'ERROR SUMMARY: [1-9]|(definitely|indirectly) lost: [1-9]' "$vdir"/vg.*.log 2>/dev/null | head -3 | xargs -r tail -n 60 | sed 's/^/    /'
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  printf '%-8s %-40s %3d passed, %d failed\n' valgrind "node --test, certdeployd under memcheck" "$p" "$f"
+  [ "$f" -ne 0 ] && failures+=("valgrind")
+}
+
 for layer in "${layers[@]}"; do
   case "$layer" in
   unit | integration | db)
@@ -106,9 +190,11 @@ for layer in "${layers[@]}"; do
       [ -x "$bin" ] && run_cmocka "$bin" "$layer" build/sanitize
     done
     ;;
+  fuzz) run_fuzz ;;
   api) run_node build api ;;
   api-san) run_node build/sanitize api-san ;;
   browser) run_node build browser tests/browser ;;
+  valgrind) run_valgrind ;;
   *) echo "unknown layer $layer" >&2; failed=$((failed + 1)) ;;
   esac
 done

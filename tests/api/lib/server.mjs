@@ -9,6 +9,12 @@ import { randomBytes } from 'node:crypto';
 
 export const BUILD = process.env.CERTDEPLOY_BUILD || 'build';
 
+/** A command that prefixes certdeployd (e.g. "valgrind --tool=memcheck ..."), from
+ *  CERTDEPLOY_SERVER_WRAPPER; split on spaces. Empty: the server runs by itself. */
+export const SERVER_WRAPPER = (process.env.CERTDEPLOY_SERVER_WRAPPER || '').split(/\s+/).filter(Boolean);
+/** How long a server may take to start listening: much longer under a wrapper. */
+const START_TIMEOUT_MS = SERVER_WRAPPER.length ? 180000 : 20000;
+
 /** Base conninfo of the throwaway cluster (set by tests/run.sh). */
 export function clusterConninfo() {
   const c = process.env.CERTDEPLOY_TEST_PG;
@@ -57,7 +63,9 @@ export async function startServer(opts = {}) {
     CERTDEPLOY_KEY_POOL_SIZE: '0',
     ...opts.env,
   };
-  const child = spawn(`${BUILD}/certdeployd`, opts.args || [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [`${BUILD}/certdeployd`, ...(opts.args || [])];
+  const cmd = SERVER_WRAPPER.length ? [...SERVER_WRAPPER, ...argv] : argv;
+  const child = spawn(cmd[0], cmd.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = [];
   const err = [];
   child.stderr.setEncoding('utf8');
@@ -66,7 +74,7 @@ export async function startServer(opts = {}) {
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const url = await new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error('certdeployd did not start in 20 s:\n' + err.join(''))), 20000);
+    const timer = setTimeout(() => reject(new Error(`certdeployd did not start in ${START_TIMEOUT_MS / 1000} s:\n` + err.join(''))), START_TIMEOUT_MS);
     child.stdout.on('data', (d) => {
       out.push(d);
       buf += d;
