@@ -93,11 +93,11 @@ static int record_failure(app *a, db_conn *c, const db_claim *cl, ca_class cls,
     double u = (double)((unsigned)rnd[0] << 16 | (unsigned)rnd[1] << 8 | rnd[2]) / 16777216.0;
     retry = retry_delay_seconds(r.attempts, a->cfg->retry_base_seconds,
                                 a->cfg->retry_max_seconds, retry_after, u);
-    snprintf(detail, sizeof(detail), "%s (attempt %d of %ld; next in %ld s)", ca_detail,
+    snprintf(detail, sizeof(detail), "%.1900s (attempt %d of %ld; next in %ld s)", ca_detail,
              r.attempts, a->cfg->retry_max_attempts, retry);
   } else if (cl->installed_valid) {
     size_t n = strlen(ca_detail);
-    snprintf(detail, sizeof(detail), "%s%s The device still holds a valid certificate until %s.",
+    snprintf(detail, sizeof(detail), "%.1900s%s The device still holds a valid certificate until %s.",
              ca_detail, n > 0 && ca_detail[n - 1] == '.' ? "" : ".", cl->installed_not_after);
   } else {
     snprintf(detail, sizeof(detail), "%s", ca_detail);
