@@ -17,6 +17,7 @@
 #include "db_enroll_secrets.h"
 #include "db_profiles.h"
 #include "json_body.h"
+#include "router.h"
 #include "reply.h"
 
 #define MAX_SPECS 8
@@ -205,6 +206,9 @@ static void check_uuid(const char *s) {
   reply rep;
   memset(&req, 0, sizeof req);
   memset(&rep, 0, sizeof rep);
+  /* field names the placeholder of the route pattern */
+  static const route r = {"GET", "/api/v1/devices/{device_id}", ROUTE_API_READ, NULL};
+  req.route = &r;
   req.params[0] = (char *)s;
   req.nparams = 1;
   if (param_uuid(&req, &rep, 0, "device id") == 0) {
@@ -213,7 +217,7 @@ static void check_uuid(const char *s) {
     json_t *parsed = NULL;
     FUZZ_CHECK(!valid);
     const char *field = check_error_reply(&rep, "invalid_request", &parsed);
-    FUZZ_CHECK(field != NULL && strcmp(field, "device id") == 0);
+    FUZZ_CHECK(field != NULL && strcmp(field, "device_id") == 0);
     json_decref(parsed);
   }
   reply_release(&rep);
