@@ -1,0 +1,365 @@
+#!/usr/bin/env bash
+# bench/run.sh: `make bench`. Runs every benchmark and prints one
+# `name: value` line per figure on stdout (progress goes to stderr).
+# BENCHMARKS.md explains each figure, the goals and the last results.
+#
+#   make bench                 full run (100,000-device fleet, 30 s of check-ins, ~10 min)
+#   BENCH_QUICK=1 make bench   short run (10,000 devices, 10 s, 100 renewals), same names
+#
+# Each benchmark starts its own throwaway PostgreSQL cluster (scripts/pg.sh
+# in a temporary directory), its own certdeployd on 127.0.0.1:0 and, for
+# renewals, its own certdeploy-mockca; all traffic stays on loopback, every
+# wait is bounded, and everything started here is stopped on exit.
+#
+# Knobs (environment):
+#   BENCH_QUICK=1          the short run
+#   BENCH_ONLY=LIST        run only some of: checkin,status,renewal (comma-separated)
+#   BENCH_FLEET=N          devices for the check-in run (default 100000; quick 10000)
+#   BENCH_SECONDS=N        seconds of the measured wrk and pgbench runs (default 30; quick 10)
+#   BENCH_RENEWALS=N       due renewals (default 1000; quick 100)
+#   BENCH_CONNECTIONS=N    wrk connections and pgbench clients (default 64)
+#   BENCH_PROFILE=1        also `perf record -g` the server during the check-in run
+#                          (report in $BENCH_DIR/perf-checkin.txt)
+#   BENCH_KEEP=1           keep the temporary directory (logs, clusters stopped)
+#   CERTDEPLOY_CA_CONCURRENCY   passed to the server of the renewal run (default 16)
+#   BENCH_RESULTS=FILE     also write the figures there (default build/bench-results.txt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BUILD=${CERTDEPLOY_BUILD:-build}
+
+QUICK=${BENCH_QUICK:-0}
+[ "$QUICK" = "0" ] && QUICK=""
+FLEET=${BENCH_FLEET:-$([ -n "$QUICK" ] && echo 10000 || echo 100000)}
+SECONDS_RUN=${BENCH_SECONDS:-$([ -n "$QUICK" ] && echo 10 || echo 30)}
+RENEWALS=${BENCH_RENEWALS:-$([ -n "$QUICK" ] && echo 100 || echo 1000)}
+CONNS=${BENCH_CONNECTIONS:-64}
+CA_CONCURRENCY=${CERTDEPLOY_CA_CONCURRENCY:-16}
+CA_LATENCY_MS=50
+STATUS_REQUESTS=200
+ONLY=${BENCH_ONLY:-checkin,status,renewal}
+RESULTS=${BENCH_RESULTS:-$BUILD/bench-results.txt}
+ADMIN_TOKEN=cdt_bench_$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+WRK_THREADS=2
+
+for tool in wrk pgbench psql curl node python3; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps installs it)" >&2; exit 1; }
+done
+for bin in certdeployd certdeploy-mockca; do
+  [ -x "$BUILD/$bin" ] || { echo "bench: $BUILD/$bin is missing: run make" >&2; exit 1; }
+done
+
+BENCH_DIR=$(mktemp -d /tmp/certdeploy-bench.XXXXXX)
+export BENCH_DIR
+PIDS=()
+CLUSTERS=()
+
+log() { echo "bench: $*" >&2; }
+
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  for c in "${CLUSTERS[@]+"${CLUSTERS[@]}"}"; do
+    bash scripts/pg.sh stop "$c" >/dev/null 2>&1 || true
+  done
+  if [ -n "${BENCH_KEEP:-}" ]; then
+    log "kept $BENCH_DIR"
+  else
+    rm -rf "$BENCH_DIR"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$(dirname "$RESULTS")"
+: >"$RESULTS"
+figure() { # name value
+  echo "$1: $2"
+  echo "$1: $2" >>"$RESULTS"
+}
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", b-a}'; }
+calc() { awk "BEGIN{printf \"%.${2:-3}f\", $1}"; }
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+wait_line() { # file regex seconds -> prints the first match
+  local file=$1 re=$2 limit=$3 i
+  for i in $(seq $((limit * 10))); do
+    if grep -Eo "$re" "$file" 2>/dev/null | head -1 | grep .; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# A cluster of our own; sets CONN to its conninfo. PG settings are the
+# defaults (fsync and synchronous_commit on), as a user's cluster has them.
+new_cluster() { # name
+  local dir=$BENCH_DIR/$1
+  CLUSTERS+=("$dir")
+  CONN=$(bash scripts/pg.sh start "$dir" certdeploy)
+}
+
+migrate() { # conninfo statedir
+  CERTDEPLOY_DATABASE_URL=$1 CERTDEPLOY_STATE_DIR=$2 "$BUILD/certdeployd" migrate \
+    >"$2.migrate.log" 2>&1 || { cat "$2.migrate.log" >&2; return 1; }
+}
+
+# Starts certdeployd; sets SERVER_PID, SERVER_URL (with a trailing /) and
+# SERVER_LOG (its stderr, one file per start: STATEDIR.N.err).
+SERVER_STARTS=0
+start_server() { # conninfo statedir [extra env...]
+  local conn=$1 state=$2
+  shift 2
+  mkdir -p "$state"
+  SERVER_STARTS=$((SERVER_STARTS + 1))
+  SERVER_LOG=$state.$SERVER_STARTS.err
+  env CERTDEPLOY_DATABASE_URL="$conn" CERTDEPLOY_STATE_DIR="$state" \
+    CERTDEPLOY_LISTEN=127.0.0.1:0 CERTDEPLOY_BOOTSTRAP_TOKEN="$ADMIN_TOKEN" \
+    CERTDEPLOY_LOG_FORMAT=json "$@" "$BUILD/certdeployd" >"$state.$SERVER_STARTS.out" 2>"$SERVER_LOG" &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  SERVER_URL=$(wait_line "$state.$SERVER_STARTS.out" 'https://[^ ]+:[0-9]+/' 30) ||
+    { log "certdeployd did not start:"; tail -20 "$SERVER_LOG" >&2; return 1; }
+}
+
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$SERVER_PID" 2>/dev/null || true
+}
+
+api() { # method path [json body] (admin token, the server's own TLS certificate)
+  local args=(-sS --max-time 30 --cacert "$STATE/tls.crt" -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN")
+  [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data "$3")
+  curl "${args[@]}" "${SERVER_URL}${2#/}"
+}
+
+kb_to_mb() { calc "$1 / 1024" 1; }
+
+# wrk reports latencies as 1.23us / 4.56ms / 7.89s.
+to_ms() {
+  awk -v v="$1" 'BEGIN{
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+    else printf "%s", v }'
+}
+
+log "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load $(cut -d' ' -f1-3 /proc/loadavg)"
+log "work dir $BENCH_DIR; $([ -n "$QUICK" ] && echo quick || echo full) run: fleet $FLEET devices, ${SECONDS_RUN} s runs, $CONNS connections, $RENEWALS renewals"
+figure bench_mode "$([ -n "$QUICK" ] && echo quick || echo full)"
+figure machine_cores "$(nproc)"
+figure loadavg_at_start "$(loadavg)"
+
+# ---------------------------------------------------------------------------
+# 1. Check-ins against pgbench on the same cluster.
+if want checkin; then
+  log "check-in: cluster, migrate, seed $FLEET devices x 3 profiles"
+  new_cluster checkin
+  STATE=$BENCH_DIR/checkin-state
+  migrate "$CONN" "$STATE"
+  t0=$(now)
+  bash bench/seed.sh "$CONN" "$FLEET" 1 0
+  figure seed_seconds_per_100k_devices "$(calc "$(elapsed "$t0" "$(now)") * 100000 / $FLEET" 1)"
+
+  # Every device's token and real inventory, for bench/checkin.lua.
+  psql "$CONN" -qAtX -v ON_ERROR_STOP=1 -o "$BENCH_DIR/checkin.tsv" -c "
+    SELECT 'cdd_bench_' || substr(dv.serial, 7) || E'\t' ||
+           jsonb_build_object('installed', jsonb_agg(jsonb_build_object(
+             'profile_id', x.profile_id, 'sha256', x.installed_sha256) ORDER BY x.profile_id))::text
+      FROM devices dv JOIN deployments x ON x.device_id = dv.id
+     WHERE dv.serial LIKE 'bench-%' GROUP BY dv.serial ORDER BY dv.serial"
+
+  log "check-in: pgbench -S, $CONNS clients, ${SECONDS_RUN} s"
+  PGB_CONN=${CONN/dbname=certdeploy/dbname=pgbench}
+  psql "${CONN/dbname=certdeploy/dbname=postgres}" -qAtX -c 'CREATE DATABASE pgbench'
+  timeout 300 pgbench -i -s 10 -q "$PGB_CONN" >"$BENCH_DIR/pgbench-init.log" 2>&1 ||
+    { cat "$BENCH_DIR/pgbench-init.log" >&2; exit 1; }
+  figure loadavg_before_pgbench "$(loadavg)"
+  timeout $((SECONDS_RUN + 120)) pgbench -n -S -c "$CONNS" -j "$WRK_THREADS" -T "$SECONDS_RUN" \
+    "$PGB_CONN" >"$BENCH_DIR/pgbench.log" 2>&1 || { cat "$BENCH_DIR/pgbench.log" >&2; exit 1; }
+  PGB_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$BENCH_DIR/pgbench.log")
+  [ -n "$PGB_TPS" ] || { cat "$BENCH_DIR/pgbench.log" >&2; exit 1; }
+
+  start_server "$CONN" "$STATE"
+  # the device path must answer for a seeded device before we measure
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -k -X POST \
+    -H "Authorization: Bearer cdd_bench_00000001" -H 'Content-Type: application/json' \
+    --data "$(head -1 "$BENCH_DIR/checkin.tsv" | cut -f2)" "${SERVER_URL}device/v1/checkin")
+  [ "$code" = 200 ] || { log "a seeded device's check-in answered $code"; exit 1; }
+
+  log "check-in: warm-up 5 s, then wrk -t$WRK_THREADS -c$CONNS -d${SECONDS_RUN}s"
+  export CHECKIN_DATA=$BENCH_DIR/checkin.tsv CHECKIN_THREADS=$WRK_THREADS
+  timeout 60 wrk -t"$WRK_THREADS" -c"$CONNS" -d5s -s bench/checkin.lua "$SERVER_URL" \
+    >"$BENCH_DIR/wrk-warmup.log" 2>&1 || true
+  echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true # VmHWM := VmRSS now
+  rss_before=$(awk '/^VmRSS/{print $2}' "/proc/$SERVER_PID/status")
+  cpu_before=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
+  figure loadavg_before_checkin "$(loadavg)"
+  perf_pid=""
+  if [ -n "${BENCH_PROFILE:-}" ] && command -v perf >/dev/null; then
+    perf record -g -F 499 -p "$SERVER_PID" -o "$BENCH_DIR/perf-checkin.data" -- sleep "$SECONDS_RUN" \
+      >"$BENCH_DIR/perf-record.log" 2>&1 &
+    perf_pid=$!
+    PIDS+=("$perf_pid")
+  fi
+  timeout $((SECONDS_RUN + 60)) wrk -t"$WRK_THREADS" -c"$CONNS" -d"${SECONDS_RUN}s" --latency \
+    -s bench/checkin.lua "$SERVER_URL" >"$BENCH_DIR/wrk.log" 2>&1 || { cat "$BENCH_DIR/wrk.log" >&2; exit 1; }
+  [ -n "$perf_pid" ] && wait "$perf_pid" || true
+  cpu_after=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
+  hwm=$(awk '/^VmHWM/{print $2}' "/proc/$SERVER_PID/status")
+  cat "$BENCH_DIR/wrk.log" >&2
+  RPS=$(sed -n 's/^Requests\/sec: *\([0-9.]*\)$/\1/p' "$BENCH_DIR/wrk.log")
+  P99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$BENCH_DIR/wrk.log")")
+  REQS=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$BENCH_DIR/wrk.log")
+  NON2XX=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\)$/\1/p' "$BENCH_DIR/wrk.log")
+  SOCKERR=$(sed -n 's/^ *Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\)$/\1 \2 \3 \4/p' \
+    "$BENCH_DIR/wrk.log" | awk '{print $1 + $2 + $3 + $4}')
+  figure checkin_rps "$RPS"
+  figure checkin_p99_ms "$P99"
+  figure checkin_requests "$REQS"
+  figure checkin_errors "$(( ${NON2XX:-0} + ${SOCKERR:-0} ))"
+  figure pgbench_select_tps "$(calc "$PGB_TPS" 1)"
+  figure checkin_vs_pgbench_ratio "$(calc "$RPS / $PGB_TPS" 3)"
+  figure server_rss_mb "$(kb_to_mb "$hwm")"
+  figure server_rss_before_checkin_mb "$(kb_to_mb "$rss_before")"
+  figure server_cpu_ms_per_checkin "$(calc "($cpu_after - $cpu_before) * 1000 / $(getconf CLK_TCK) / $REQS" 3)"
+  if [ -n "$perf_pid" ]; then
+    perf report -i "$BENCH_DIR/perf-checkin.data" --no-children --sort dso,symbol -g none --percent-limit 0.3 --stdio \
+      >"$BENCH_DIR/perf-checkin.txt" 2>/dev/null || true
+    log "perf report: $BENCH_DIR/perf-checkin.txt"
+  fi
+  stop_server
+fi
+
+# ---------------------------------------------------------------------------
+# 2. GET /api/v1/status at 3,000 and at 300,000 deployments.
+if want status; then
+  log "status: cluster, migrate, seed 1,000 devices x 3 profiles"
+  new_cluster status
+  STATE=$BENCH_DIR/status-state
+  migrate "$CONN" "$STATE"
+  bash bench/seed.sh "$CONN" 1000 1 0
+  start_server "$CONN" "$STATE"
+  read -r _ s3k _ p90_3k _ total3k < <(timeout 120 node bench/status.mjs "$SERVER_URL" "$ADMIN_TOKEN" \
+    "$STATE/tls.crt" "$STATUS_REQUESTS")
+  [ "$total3k" = 3000 ] || { log "status counted $total3k deployments, not 3000"; exit 1; }
+  log "status: seed 99,000 more devices (300,000 deployments)"
+  bash bench/seed.sh "$CONN" 99000 1001 0
+  read -r _ s300k _ p90_300k _ total300k < <(timeout 120 node bench/status.mjs "$SERVER_URL" "$ADMIN_TOKEN" \
+    "$STATE/tls.crt" "$STATUS_REQUESTS")
+  [ "$total300k" = 300000 ] || { log "status counted $total300k deployments, not 300000"; exit 1; }
+  figure status_ms_3k "$s3k"
+  figure status_ms_300k "$s300k"
+  figure status_growth_ratio "$(calc "$s300k / $s3k" 2)"
+  figure status_p90_ms_300k "$p90_300k"
+  stop_server
+fi
+
+# ---------------------------------------------------------------------------
+# 3. Due renewals against the mock CA with 50 ms latency.
+if want renewal; then
+  log "renewal: cluster, mock CA (--latency-ms $CA_LATENCY_MS), server, CA through the API"
+  new_cluster renewal
+  STATE=$BENCH_DIR/renewal-state
+  "$BUILD/certdeploy-mockca" --listen 127.0.0.1:0 --latency-ms "$CA_LATENCY_MS" \
+    --state-dir "$BENCH_DIR/mockca" >"$BENCH_DIR/mockca.out" 2>"$BENCH_DIR/mockca.err" &
+  MOCK_PID=$!
+  PIDS+=("$MOCK_PID")
+  MOCK_URL=$(wait_line "$BENCH_DIR/mockca.out" 'http://[^ ]+:[0-9]+' 30) ||
+    { log "mock CA did not start"; cat "$BENCH_DIR/mockca.err" >&2; exit 1; }
+  start_server "$CONN" "$STATE" CERTDEPLOY_CA_CONCURRENCY="$CA_CONCURRENCY"
+  ca=$(api POST /api/v1/cas "{\"name\":\"bench-ca\",\"type\":\"digicert\",\"url\":\"$MOCK_URL\",\"api_token\":\"mock-api-key\",\"profile_id\":\"mock-profile-1\"}")
+  [[ "$ca" == *'"id"'* ]] || { log "creating the CA failed: $ca"; exit 1; }
+  stop_server
+  # $RENEWALS deployments due (profile 1 of the first $RENEWALS devices), the rest not.
+  bash bench/seed.sh "$CONN" "$RENEWALS" 1 "$RENEWALS"
+  curl -sS --max-time 10 -X POST "$MOCK_URL/_mock/reset" >/dev/null
+
+  # RSA-2048 key + CSR + seal, as server key mode does per deployment.
+  cc -O2 -std=c11 -D_GNU_SOURCE -Ilib bench/keygen.c "$BUILD/libserver.a" \
+    $(pkg-config --libs libmicrohttpd libpq jansson libcurl openssl) -lpthread -lm -o "$BENCH_DIR/keygen"
+  read -r _ kg_median _ kg_mean _ kg_p90 < <(timeout 300 "$BENCH_DIR/keygen" 20 | tr '\n' ' '; echo)
+
+  log "renewal: server starts with $RENEWALS renewals due (CA concurrency $CA_CONCURRENCY)"
+  figure loadavg_before_renewal "$(loadavg)"
+  limit=$([ -n "$QUICK" ] && echo 300 || echo 900)
+  t0=$(now)
+  start_server "$CONN" "$STATE" CERTDEPLOY_CA_CONCURRENCY="$CA_CONCURRENCY"
+  done_n=0
+  deadline=$(calc "$t0 + $limit" 0)
+  while :; do
+    done_n=$(psql "$CONN" -qAtX -c "SELECT count(*) FROM deployments WHERE generation = 2 AND issued_generation = 2")
+    [ "$done_n" -ge "$RENEWALS" ] && break
+    [ "$(date +%s)" -ge "$deadline" ] && break
+    sleep 0.05
+  done
+  t1=$(now)
+  srv_cpu=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
+  mock_cpu=$(awk '{print $14 + $15}' "/proc/$MOCK_PID/stat")
+  issued=$(curl -sS --max-time 10 "$MOCK_URL/_mock/stats" | sed -n 's/.*"issued": *\([0-9]*\).*/\1/p')
+  failed=$(psql "$CONN" -qAtX -c "SELECT count(*) FROM deployments WHERE status = 'failed'")
+  [ "$done_n" -ge "$RENEWALS" ] || log "renewal: only $done_n of $RENEWALS issued within $limit s"
+  RENEW_S=$(elapsed "$t0" "$t1")
+  BOUND=$(calc "$RENEWALS * $CA_LATENCY_MS / 1000 / $CA_CONCURRENCY" 3)
+  figure renewal_count "$RENEWALS"
+  figure renewal_issued "$done_n"
+  figure renewal_failed "$failed"
+  figure renewal_mockca_issued "${issued:-0}"
+  # CA answers whose outcome was thrown away because another claim took the
+  # deployment meanwhile (lease expired): each is a duplicate CA request
+  figure renewal_discarded_outcomes "$(grep -c 'was discarded' "$SERVER_LOG" || true)"
+  figure renewal_seconds "$RENEW_S"
+  figure renewal_bound_seconds "$BOUND"
+  figure renewal_vs_bound_ratio "$(calc "$RENEW_S / $BOUND" 2)"
+  figure renewal_server_cpu_seconds "$(calc "$srv_cpu / $(getconf CLK_TCK)" 2)"
+  figure renewal_mockca_cpu_seconds "$(calc "$mock_cpu / $(getconf CLK_TCK)" 2)"
+  figure keygen_rsa2048_ms_median "$kg_median"
+  figure keygen_rsa2048_ms_mean "$kg_mean"
+  # what the server-side keys alone need on this machine's cores
+  figure renewal_keygen_floor_seconds "$(calc "$RENEWALS * $kg_mean / 1000 / $(nproc)" 2)"
+  stop_server
+
+  # The same CA pipeline without server-side keys: $RENEWALS device-key
+  # deployments whose CSR is already there (as after devices answered
+  # submit_csr), due when the server starts. Shows what the worker and the
+  # CA path alone take against the same bound.
+  log "renewal: $RENEWALS device-key issuances (CSR present) against the same mock CA"
+  openssl req -new -newkey rsa:2048 -nodes -subj /CN=bench-device -keyout /dev/null \
+    -out "$BENCH_DIR/device.csr" >/dev/null 2>&1
+  psql "$CONN" -qAtX -v ON_ERROR_STOP=1 -v csr="$(cat "$BENCH_DIR/device.csr")" -v n="$RENEWALS" >/dev/null <<'SQL'
+INSERT INTO profiles (name, ca_id, common_name, seat_id, key_mode)
+SELECT 'bench-device-key', id, '$DEVICE_SERIAL', '$DEVICE_ID', 'device' FROM cas WHERE name = 'bench-ca';
+INSERT INTO deployments (device_id, profile_id, csr, csr_generation)
+SELECT d.id, p.id, :'csr', 1
+  FROM (SELECT id FROM devices WHERE serial LIKE 'bench-%' ORDER BY serial LIMIT :n) d,
+       profiles p WHERE p.name = 'bench-device-key';
+SQL
+  t0=$(now)
+  start_server "$CONN" "$STATE" CERTDEPLOY_CA_CONCURRENCY="$CA_CONCURRENCY"
+  done_n=0
+  deadline=$(calc "$t0 + $limit" 0)
+  while :; do
+    done_n=$(psql "$CONN" -qAtX -c "SELECT count(*) FROM deployments x JOIN profiles p ON p.id = x.profile_id WHERE p.name = 'bench-device-key' AND x.issued_generation = 1")
+    [ "$done_n" -ge "$RENEWALS" ] && break
+    [ "$(date +%s)" -ge "$deadline" ] && break
+    sleep 0.05
+  done
+  t1=$(now)
+  [ "$done_n" -ge "$RENEWALS" ] || log "device-key: only $done_n of $RENEWALS issued within $limit s"
+  DK_S=$(elapsed "$t0" "$t1")
+  figure device_key_issue_count "$done_n"
+  figure device_key_issue_seconds "$DK_S"
+  figure device_key_issue_vs_bound_ratio "$(calc "$DK_S / $BOUND" 2)"
+  stop_server
+fi
+
+figure loadavg_at_end "$(loadavg)"
+log "figures also in $RESULTS"
