@@ -28,17 +28,24 @@ void reply_json(reply *rep, int status, json_t *body) {
   rep->body_len = rep->body ? strlen(rep->body) : 0;
 }
 
+/* A copy of text that is valid UTF-8 (bad bytes become '?'), so it can go
+ * into JSON: messages and fields echo client input. Free with free(). */
+static char *json_safe(const char *text) {
+  char *copy = strdup(text);
+  if (copy != NULL)
+    utf8_scrub(copy);
+  return copy;
+}
+
 void reply_error(reply *rep, api_error_code code, const char *field, const char *message) {
-  /* messages echo client input (paths, keys): keep them valid UTF-8 */
-  char text[1024], name[160];
-  snprintf(text, sizeof(text), "%s", message ? message : api_error_default_message(code));
-  utf8_scrub(text);
-  json_t *err = json_pack("{s:s, s:s}", "code", api_error_name(code), "message", text);
-  if (err && field) {
-    snprintf(name, sizeof(name), "%s", field);
-    utf8_scrub(name);
+  char *text = json_safe(message ? message : api_error_default_message(code));
+  char *name = field ? json_safe(field) : NULL;
+  json_t *err = json_pack("{s:s, s:s}", "code", api_error_name(code), "message",
+                          text ? text : api_error_default_message(code));
+  if (err && name)
     json_object_set_new(err, "field", json_string(name));
-  }
+  free(text);
+  free(name);
   reply_json(rep, api_error_status(code), json_pack("{s:o}", "error", err));
   rep->error_code = api_error_name(code);
 }
