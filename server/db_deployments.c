@@ -40,10 +40,10 @@ DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid 
 
 DB_STMT(deployment_apply,
         GUARDED("status = $5::deployment_status, attempts = $6::int, failure_source = $7, "
-                "detail = $8, claimed_until = NULL, claim_token = NULL, "
+                "detail = $8, claimed_until = NULL, claim_id = NULL, "
                 "next_attempt_at = CASE WHEN $9::bigint IS NULL "
                 "THEN NULL ELSE now() + make_interval(secs => $9::bigint) END",
-                "AND ($12::uuid IS NULL OR (claim_token = $12::uuid "
+                "AND ($12::uuid IS NULL OR (claim_id = $12::uuid "
                 "AND issued_generation IS DISTINCT FROM generation))",
                 "$5::deployment_status", "$10", "$11", "$8"));
 
@@ -52,8 +52,8 @@ DB_STMT(deployment_issued,
                 "issued_chain = $7, issued_not_before = $8::timestamptz, "
                 "issued_not_after = $9::timestamptz, issued_sha256 = $10, key_sealed = $11, "
                 "csr = coalesce($12, csr), attempts = $13::int, detail = $14, "
-                "next_attempt_at = NULL, claimed_until = NULL, claim_token = NULL",
-                "AND issued_generation IS DISTINCT FROM generation AND claim_token = $16::uuid",
+                "next_attempt_at = NULL, claimed_until = NULL, claim_id = NULL",
+                "AND issued_generation IS DISTINCT FROM generation AND claim_id = $16::uuid",
                 "'pending'", "$15", "'ca_issued'", "$14"));
 
 DB_STMT(deployment_verified,
@@ -192,7 +192,7 @@ int db_deployment_apply(db_conn *c, const char *device_id, const char *profile_i
                      ch->to == STATUS_PENDING && ch->retry_in_seconds >= 0 ? retry : NULL,
                      ch->actor,
                      state_event_name(ch->event),
-                     ch->claim_token};
+                     ch->claim_id};
   return run(c, &deployment_apply, 12, p);
 }
 
@@ -205,7 +205,7 @@ int db_deployment_issued(db_conn *c, const char *device_id, const char *profile_
                      cert->serial,     cert->pem,        cert->chain,     cert->not_before,
                      cert->not_after,  cert->sha256,     cert->key_sealed, cert->csr,
                      attempts,         ch->detail ? ch->detail : "", ch->actor,
-                     ch->claim_token};
+                     ch->claim_id};
   return run(c, &deployment_issued, 16, p);
 }
 

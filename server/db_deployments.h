@@ -65,7 +65,7 @@ typedef struct db_change {
   int attempts;
   failure_source failure;
   long retry_in_seconds;      /* pending after a transient error: next attempt */
-  const char *claim_token;    /* CA outcomes: the worker's claim (NULL otherwise) */
+  const char *claim_id;    /* CA outcomes: the worker's claim (NULL otherwise) */
 } db_change;
 
 /* Applies a transition within the same generation (CA outcome without a

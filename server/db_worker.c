@@ -21,7 +21,7 @@ DB_STMT(claim_next,
         "           AND (d.claimed_until IS NULL OR d.claimed_until < now()) "
         "           ORDER BY d.next_attempt_at NULLS FIRST LIMIT 1 FOR UPDATE OF d SKIP LOCKED) "
         "UPDATE deployments d SET claimed_until = now() + make_interval(secs => $1::bigint), "
-        "claim_token = gen_random_uuid() "
+        "claim_id = gen_random_uuid() "
         "FROM c, profiles p, cas, devices dev "
         "WHERE d.device_id = c.device_id AND d.profile_id = c.profile_id AND p.id = d.profile_id "
         "AND cas.id = p.ca_id AND dev.id = d.device_id "
@@ -30,16 +30,16 @@ DB_STMT(claim_next,
         "cas.name, cas.url, cas.api_token_sealed, cas.profile_id, cas.ca_certificate, "
         DB_TS("d.installed_not_after") ", "
         "coalesce(now() BETWEEN d.installed_not_before AND d.installed_not_after, false), "
-        "d.claim_token");
+        "d.claim_id");
 
 DB_STMT(claim_confirm,
         "UPDATE deployments SET claimed_until = now() + make_interval(secs => $4::bigint) "
-        "WHERE device_id = $1::uuid AND profile_id = $2::uuid AND claim_token = $3::uuid "
+        "WHERE device_id = $1::uuid AND profile_id = $2::uuid AND claim_id = $3::uuid "
         "AND claimed_until > now() AND status = 'pending' "
         "AND issued_generation IS DISTINCT FROM generation");
 
-DB_STMT(claim_drop, "UPDATE deployments SET claimed_until = NULL, claim_token = NULL "
-                    "WHERE device_id = $1::uuid AND profile_id = $2::uuid AND claim_token = $3::uuid");
+DB_STMT(claim_drop, "UPDATE deployments SET claimed_until = NULL, claim_id = NULL "
+                    "WHERE device_id = $1::uuid AND profile_id = $2::uuid AND claim_id = $3::uuid");
 
 DB_STMT(renew_due,
         "WITH due AS (SELECT device_id AS dev, profile_id AS prof FROM deployments "
@@ -86,7 +86,7 @@ int db_claim_next(db_conn *c, long lease_seconds, db_claim *out) {
     out->ca_certificate = db_get_dup(res, 0, 15);
     db_get_text(res, 0, 16, out->installed_not_after, sizeof(out->installed_not_after));
     out->installed_valid = PQgetvalue(res, 0, 17)[0] == 't';
-    db_get_text(res, 0, 18, out->claim_token, sizeof(out->claim_token));
+    db_get_text(res, 0, 18, out->claim_id, sizeof(out->claim_id));
   }
   PQclear(res);
   return n > 0 ? 1 : 0;
@@ -111,7 +111,7 @@ void db_claim_release(db_claim *cl) {
 
 int db_claim_drop(db_conn *c, const db_claim *cl) {
   int rc;
-  const char *p[] = {cl->device_id, cl->profile_id, cl->claim_token};
+  const char *p[] = {cl->device_id, cl->profile_id, cl->claim_id};
   PGresult *res = db_exec(c, &claim_drop, 3, p, &rc);
   if (res == NULL)
     return rc;
@@ -123,7 +123,7 @@ int db_claim_confirm(db_conn *c, const db_claim *cl, long lease_seconds) {
   int rc;
   char lease[24];
   snprintf(lease, sizeof(lease), "%ld", lease_seconds);
-  const char *p[] = {cl->device_id, cl->profile_id, cl->claim_token, lease};
+  const char *p[] = {cl->device_id, cl->profile_id, cl->claim_id, lease};
   PGresult *res = db_exec(c, &claim_confirm, 4, p, &rc);
   if (res == NULL)
     return rc;

@@ -12,7 +12,7 @@
 typedef struct db_claim {
   char device_id[40];
   char profile_id[40];
-  char claim_token[40];       /* this worker's claim; outcomes must present it */
+  char claim_id[40];       /* this worker's claim; outcomes must present it */
   int generation;
   int attempts;               /* CA requests already made for this generation */
   char key_mode[8];

@@ -62,7 +62,7 @@ static int record_issued(db_conn *c, const db_claim *cl, const ca_outcome *out, 
            info.serial);
   db_change ch = {.from = STATUS_PENDING, .generation = cl->generation, .to = STATUS_PENDING,
                   .event = EVENT_CA_ISSUED, .actor = "worker", .detail = detail,
-                  .attempts = cl->attempts + 1, .claim_token = cl->claim_token};
+                  .attempts = cl->attempts + 1, .claim_id = cl->claim_id};
   db_issued cert = {.serial = out->serial ? out->serial : info.serial,
                     .pem = out->certificate_pem, .chain = out->chain_pem, .not_before = nb,
                     .not_after = na, .sha256 = info.sha256, .key_sealed = sealed,
@@ -105,7 +105,7 @@ static int record_failure(app *a, db_conn *c, const db_claim *cl, ca_class cls,
   db_change ch = {.from = STATUS_PENDING, .generation = cl->generation, .to = r.to,
                   .event = in.event, .actor = "worker", .detail = detail,
                   .attempts = r.attempts, .failure = r.failure, .retry_in_seconds = retry,
-                  .claim_token = cl->claim_token};
+                  .claim_id = cl->claim_id};
   return db_deployment_apply(c, cl->device_id, cl->profile_id, &ch);
 }
 
