@@ -14,10 +14,12 @@ DB_STMT(token_list, "SELECT " TOKEN_COLUMNS " FROM api_tokens "
                     "WHERE $1::timestamptz IS NULL OR (created_at, id) > ($1::timestamptz, $2::uuid) "
                     "ORDER BY created_at, id LIMIT $3::int");
 DB_STMT(token_delete, "DELETE FROM api_tokens WHERE id = $1::uuid");
+/* Two statements in one transaction: the lock first, so the insert's
+ * snapshot (taken when it starts) sees a token another instance just made. */
+DB_STMT(token_bootstrap_lock, "SELECT pg_advisory_xact_lock(7234316138370674293)");
 DB_STMT(token_bootstrap,
-        "WITH lock AS (SELECT pg_advisory_xact_lock(7234316138370674293)) "
         "INSERT INTO api_tokens (name, role, token_hash) "
-        "SELECT $1, 'admin', $2 FROM lock WHERE NOT EXISTS (SELECT 1 FROM api_tokens)");
+        "SELECT $1, 'admin', $2 WHERE NOT EXISTS (SELECT 1 FROM api_tokens)");
 
 static void row_to_token(const PGresult *res, int row, db_token *t) {
   db_get_text(res, row, 0, t->id, sizeof(t->id));
@@ -86,12 +88,23 @@ int db_token_delete(db_conn *c, const char *id) {
 }
 
 int db_token_bootstrap(db_conn *c, const char *name, const char *token_hash) {
-  int rc;
-  const char *p[] = {name, token_hash};
-  PGresult *res = db_exec(c, &token_bootstrap, 2, p, &rc);
-  if (res == NULL)
+  int rc = db_begin(c);
+  if (rc != 0)
     return rc;
+  const char *p[] = {name, token_hash};
+  PGresult *res = db_exec(c, &token_bootstrap_lock, 0, NULL, &rc);
+  if (res == NULL)
+    goto fail;
+  PQclear(res);
+  res = db_exec(c, &token_bootstrap, 2, p, &rc);
+  if (res == NULL)
+    goto fail;
   int n = db_affected(res);
   PQclear(res);
+  if ((rc = db_commit(c)) != 0)
+    return rc;
   return n;
+fail:
+  db_rollback(c);
+  return rc;
 }

@@ -195,7 +195,7 @@ for layer in "${layers[@]}"; do
     ;;
   fuzz) run_fuzz ;;
   api) run_node build api ;;
-  api-san) run_node build/sanitize api-san ;;
+  api-san) NODE_TEST_CONCURRENCY=1 run_node build/sanitize api-san ;;
   browser) run_node build browser tests/browser ;;
   valgrind) run_valgrind ;;
   *) echo "unknown layer $layer" >&2; failed=$((failed + 1)) ;;

@@ -9,11 +9,12 @@ import { randomBytes } from 'node:crypto';
 
 export const BUILD = process.env.CERTDEPLOY_BUILD || 'build';
 
+
 /** A command that prefixes certdeployd (e.g. "valgrind --tool=memcheck ..."), from
  *  CERTDEPLOY_SERVER_WRAPPER; split on spaces. Empty: the server runs by itself. */
 export const SERVER_WRAPPER = (process.env.CERTDEPLOY_SERVER_WRAPPER || '').split(/\s+/).filter(Boolean);
 /** How long a server may take to start listening: much longer under a wrapper. */
-const START_TIMEOUT_MS = SERVER_WRAPPER.length ? 180000 : 20000;
+const START_TIMEOUT_MS = SERVER_WRAPPER.length ? 180000 : 60000;
 
 /** Base conninfo of the throwaway cluster (set by tests/run.sh). */
 export function clusterConninfo() {
@@ -74,7 +75,10 @@ export async function startServer(opts = {}) {
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const url = await new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`certdeployd did not start in ${START_TIMEOUT_MS / 1000} s:\n` + err.join(''))), START_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`certdeployd did not start in ${START_TIMEOUT_MS / 1000} s:\n` + err.join('')));
+    }, START_TIMEOUT_MS);
     child.stdout.on('data', (d) => {
       out.push(d);
       buf += d;
