@@ -10,8 +10,8 @@
 # target), api (node: real server over
 # TLS, mock CA, agent), browser (the dashboard in Debian's Chromium through
 # playwright-core, against the same real stack), and the same
-# unit/integration/api layers again on the ASan+UBSan build (unit-san,
-# integration-san, api-san), and valgrind (a few API tests with certdeployd
+# unit/integration/db/api layers again on the ASan+UBSan build (unit-san,
+# integration-san, db-san, api-san), and valgrind (a few API tests with certdeployd
 # under memcheck: no error, no definite or indirect leak).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ ROOT=$(pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 layers=("$@")
-[ ${#layers[@]} -eq 0 ] && layers=(unit db integration fuzz api browser unit-san integration-san api-san valgrind)
+[ ${#layers[@]} -eq 0 ] && layers=(unit db integration fuzz api browser unit-san integration-san db-san api-san valgrind)
 
 want_san=0
 for l in "${layers[@]}"; do case "$l" in *-san) want_san=1 ;; esac; done
@@ -39,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 need_pg=0
-for l in "${layers[@]}"; do case "$l" in db|api|api-san|browser|valgrind) need_pg=1 ;; esac; done
+for l in "${layers[@]}"; do case "$l" in db|db-san|api|api-san|browser|valgrind) need_pg=1 ;; esac; done
 if [ $need_pg -eq 1 ]; then
   echo "== throwaway PostgreSQL cluster" >&2
   CONNINFO=$(PG_FAST=1 bash scripts/pg.sh start "$WORK/pg" postgres) || { echo "0 passed, 1 failed"; exit 1; }
@@ -54,7 +54,7 @@ failures=()
 run_cmocka() {
   local bin=$1 label=$2 log="$WORK/$(basename "$1").$2.log"
   local extra_env=()
-  if [ "$label" = db ]; then
+  if [ "$label" = db ] || [ "$label" = db-san ]; then
     local dbname="t_$(basename "$bin" | tr -c 'a-z0-9\n' '_')_$RANDOM"
     psql "$CERTDEPLOY_TEST_PG" -qAtXc "CREATE DATABASE $dbname" >/dev/null
     extra_env=("CERTDEPLOY_TEST_DATABASE_URL=${CERTDEPLOY_TEST_PG/dbname=postgres/dbname=$dbname}")
@@ -187,7 +187,7 @@ for layer in "${layers[@]}"; do
       [ -x "$bin" ] && run_cmocka "$bin" "$layer" build
     done
     ;;
-  unit-san | integration-san)
+  unit-san | integration-san | db-san)
     base=${layer%-san}
     for bin in build/sanitize/tests/$base/test_*; do
       [ -x "$bin" ] && run_cmocka "$bin" "$layer" build/sanitize
