@@ -19,7 +19,8 @@
 #   BENCH_RENEWALS=N       due renewals (default 1000; quick 100)
 #   BENCH_CONNECTIONS=N    wrk connections and pgbench clients (default 64)
 #   BENCH_PROFILE=1        also `perf record -g` the server during the check-in run
-#                          (report in $BENCH_DIR/perf-checkin.txt)
+#                          (report in $BENCH_DIR/perf-checkin.txt); BENCH_PROFILE=all
+#                          records the whole machine (wrk, postgres too) instead
 #   BENCH_KEEP=1           keep the temporary directory (logs, clusters stopped)
 #   CERTDEPLOY_CA_CONCURRENCY   passed to the server of the renewal run (default 16)
 #   BENCH_RESULTS=FILE     also write the figures there (default build/bench-results.txt)
@@ -188,7 +189,8 @@ if want checkin; then
   PGB_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$BENCH_DIR/pgbench.log")
   [ -n "$PGB_TPS" ] || { cat "$BENCH_DIR/pgbench.log" >&2; exit 1; }
 
-  start_server "$CONN" "$STATE"
+  # no key pool: its one-off refill (16 RSA keys at start) is not check-in work
+  start_server "$CONN" "$STATE" CERTDEPLOY_KEY_POOL_SIZE=0
   # the device path must answer for a seeded device before we measure
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -k -X POST \
     -H "Authorization: Bearer cdd_bench_00000001" -H 'Content-Type: application/json' \
@@ -205,7 +207,9 @@ if want checkin; then
   figure loadavg_before_checkin "$(loadavg)"
   perf_pid=""
   if [ -n "${BENCH_PROFILE:-}" ] && command -v perf >/dev/null; then
-    perf record -g -F 499 -p "$SERVER_PID" -o "$BENCH_DIR/perf-checkin.data" -- sleep "$SECONDS_RUN" \
+    target=(-p "$SERVER_PID")
+    [ "$BENCH_PROFILE" = "all" ] && target=(-a)
+    perf record -g -F 499 "${target[@]}" -o "$BENCH_DIR/perf-checkin.data" -- sleep "$SECONDS_RUN" \
       >"$BENCH_DIR/perf-record.log" 2>&1 &
     perf_pid=$!
     PIDS+=("$perf_pid")
@@ -232,7 +236,9 @@ if want checkin; then
   figure server_rss_before_checkin_mb "$(kb_to_mb "$rss_before")"
   figure server_cpu_ms_per_checkin "$(calc "($cpu_after - $cpu_before) * 1000 / $(getconf CLK_TCK) / $REQS" 3)"
   if [ -n "$perf_pid" ]; then
-    perf report -i "$BENCH_DIR/perf-checkin.data" --no-children --sort dso,symbol -g none --percent-limit 0.3 --stdio \
+    sort=dso,symbol
+    [ "$BENCH_PROFILE" = "all" ] && sort=comm,dso,symbol
+    perf report -i "$BENCH_DIR/perf-checkin.data" --no-children --sort "$sort" -g none --percent-limit 0.3 --stdio \
       >"$BENCH_DIR/perf-checkin.txt" 2>/dev/null || true
     log "perf report: $BENCH_DIR/perf-checkin.txt"
   fi

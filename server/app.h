@@ -8,10 +8,12 @@
 #include "crypto.h"
 
 struct db_pool;
+struct checkin_touch;
 
 typedef struct app {
   const config *cfg;
   struct db_pool *db;                             /* request and worker connections */
+  struct checkin_touch *touches;                  /* devices' contact times, batched */
   unsigned char master_key[CRYPTO_MASTER_KEY_LEN]; /* encrypts secrets at rest */
 } app;
 

@@ -9,23 +9,36 @@
 #include <string.h>
 
 #define CERT_COLUMNS(p)                                                                            \
-  "d." p "_serial, " DB_TS("d." p "_not_before") ", " DB_TS("d." p "_not_after") ", d." p          \
-  "_sha256, coalesce(now() BETWEEN d." p "_not_before AND d." p "_not_after, false)"
+  "d." p "_serial, " DB_TS("d." p "_not_before") ", " DB_TS(                                       \
+      "d." p "_not_after") ", d." p "_sha256, coalesce(now() BETWEEN d." p "_not_before AND d." p  \
+                           "_not_after, false)"
 
+#define DEPLOYMENT_COLUMNS                                                                                                              \
+  "d.device_id, d.profile_id, p.name, p.key_mode, d.status, "                                                                           \
+  "coalesce(d.failure_source, ''), d.detail, d.attempts, " DB_TS(                                                                       \
+      "d.next_attempt_at") ", "                                                                                                         \
+                           "d.generation, " DB_TS(                                                                                      \
+                               "d.updated_at") ", coalesce(d.issued_generation = d.generation, "                                        \
+                                               "false), "                                                                               \
+                                               "coalesce(d.csr_generation = d.generation, "                                             \
+                                               "false), " CERT_COLUMNS(                                                                 \
+                                                   "issued") ", " CERT_COLUMNS("installed") ","                                         \
+                                                                                            " " DB_TS("d.renew_at") ", p.common_name, " \
+                                                                                                                    "coalesce(p.renew_before_days, 0) "
 #define DEPLOYMENT_SELECT                                                                          \
-  "SELECT d.device_id, d.profile_id, p.name, p.key_mode, d.status, "                              \
-  "coalesce(d.failure_source, ''), d.detail, d.attempts, " DB_TS("d.next_attempt_at") ", "        \
-  "d.generation, " DB_TS("d.updated_at") ", coalesce(d.issued_generation = d.generation, false), " \
-  "coalesce(d.csr_generation = d.generation, false), " CERT_COLUMNS("issued") ", "                 \
-  CERT_COLUMNS("installed") ", " DB_TS("d.renew_at") ", p.common_name, "                           \
-  "coalesce(p.renew_before_days, 0) "                                                              \
-  "FROM deployments d JOIN profiles p ON p.id = d.profile_id "
+  "SELECT " DEPLOYMENT_COLUMNS "FROM deployments d JOIN profiles p ON p.id = d.profile_id "
 
 DB_STMT(deployment_get,
         DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid AND d.profile_id = $2::uuid");
 DB_STMT(deployment_get_lock, DEPLOYMENT_SELECT
         "WHERE d.device_id = $1::uuid AND d.profile_id = $2::uuid FOR UPDATE OF d");
 DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid ORDER BY p.name");
+/* The check-in's one round trip: the token's device and its deployments
+ * (one row with NULL deployment columns when it has none). */
+DB_STMT(device_checkin_load,
+        "SELECT v.id, v.serial, v.name, v.token_hash, " DEPLOYMENT_COLUMNS
+        "FROM devices v LEFT JOIN (deployments d JOIN profiles p ON p.id = d.profile_id) "
+        "ON d.device_id = v.id WHERE v.token_hash = $1 ORDER BY p.name");
 
 /* Every transition: update guarded by (status, generation), then history
  * from the returned row. $1 device, $2 profile, $3 expected status, $4
@@ -92,7 +105,8 @@ DB_STMT(deployment_key,
 DB_STMT(profile_resend,
         "WITH old AS (SELECT device_id AS dev, status AS old_status FROM deployments "
         "             WHERE profile_id = $1::uuid AND status = $2::deployment_status FOR UPDATE), "
-        "u AS (UPDATE deployments d SET " DB_NEW_GENERATION_SET ", detail = 'admin resend', updated_at = now() "
+        "u AS (UPDATE deployments d SET " DB_NEW_GENERATION_SET
+        ", detail = 'admin resend', updated_at = now() "
         "      FROM old WHERE d.profile_id = $1::uuid AND d.device_id = old.dev "
         "      RETURNING d.device_id, d.profile_id, d.generation, old.old_status) "
         "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, $3, 'resend', "
@@ -107,28 +121,28 @@ static void read_cert(const PGresult *res, int row, int col, db_cert *cert) {
   cert->valid = PQgetvalue(res, row, col + 4)[0] == 't';
 }
 
-static void read_deployment(const PGresult *res, int row, db_deployment *d) {
+static void read_deployment(const PGresult *res, int row, int o, db_deployment *d) {
   char status[16];
   memset(d, 0, sizeof(*d));
-  db_get_text(res, row, 0, d->device_id, sizeof(d->device_id));
-  db_get_text(res, row, 1, d->profile_id, sizeof(d->profile_id));
-  db_get_text(res, row, 2, d->profile_name, sizeof(d->profile_name));
-  db_get_text(res, row, 3, d->key_mode, sizeof(d->key_mode));
-  db_get_text(res, row, 4, status, sizeof(status));
+  db_get_text(res, row, o + 0, d->device_id, sizeof(d->device_id));
+  db_get_text(res, row, o + 1, d->profile_id, sizeof(d->profile_id));
+  db_get_text(res, row, o + 2, d->profile_name, sizeof(d->profile_name));
+  db_get_text(res, row, o + 3, d->key_mode, sizeof(d->key_mode));
+  db_get_text(res, row, o + 4, status, sizeof(status));
   d->status = state_status_parse(status);
-  db_get_text(res, row, 5, d->failure_source, sizeof(d->failure_source));
-  db_get_text(res, row, 6, d->detail, sizeof(d->detail));
-  d->attempts = (int)strtol(PQgetvalue(res, row, 7), NULL, 10);
-  db_get_text(res, row, 8, d->next_attempt_at, sizeof(d->next_attempt_at));
-  d->generation = (int)strtol(PQgetvalue(res, row, 9), NULL, 10);
-  db_get_text(res, row, 10, d->updated_at, sizeof(d->updated_at));
-  d->issued_for_generation = PQgetvalue(res, row, 11)[0] == 't';
-  d->csr_for_generation = PQgetvalue(res, row, 12)[0] == 't';
-  read_cert(res, row, 13, &d->issued);
-  read_cert(res, row, 18, &d->installed);
-  db_get_text(res, row, 23, d->renew_at, sizeof(d->renew_at));
-  db_get_text(res, row, 24, d->common_name, sizeof(d->common_name));
-  d->renew_before_days = (int)strtol(PQgetvalue(res, row, 25), NULL, 10);
+  db_get_text(res, row, o + 5, d->failure_source, sizeof(d->failure_source));
+  db_get_text(res, row, o + 6, d->detail, sizeof(d->detail));
+  d->attempts = (int)strtol(PQgetvalue(res, row, o + 7), NULL, 10);
+  db_get_text(res, row, o + 8, d->next_attempt_at, sizeof(d->next_attempt_at));
+  d->generation = (int)strtol(PQgetvalue(res, row, o + 9), NULL, 10);
+  db_get_text(res, row, o + 10, d->updated_at, sizeof(d->updated_at));
+  d->issued_for_generation = PQgetvalue(res, row, o + 11)[0] == 't';
+  d->csr_for_generation = PQgetvalue(res, row, o + 12)[0] == 't';
+  read_cert(res, row, o + 13, &d->issued);
+  read_cert(res, row, o + 18, &d->installed);
+  db_get_text(res, row, o + 23, d->renew_at, sizeof(d->renew_at));
+  db_get_text(res, row, o + 24, d->common_name, sizeof(d->common_name));
+  d->renew_before_days = (int)strtol(PQgetvalue(res, row, o + 25), NULL, 10);
 }
 
 int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id, int lock,
@@ -140,28 +154,54 @@ int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id,
     return rc;
   int n = PQntuples(res);
   if (n > 0)
-    read_deployment(res, 0, out);
+    read_deployment(res, 0, 0, out);
   PQclear(res);
   return n > 0 ? 1 : 0;
+}
+
+/* Reads the deployments of rows [0, n) from column o on into a malloc'd
+ * array (at least one element). Returns 0, or DB_HARD_ERROR. */
+static int read_deployments(const PGresult *res, int n, int o, db_deployment **rows) {
+  *rows = calloc((size_t)(n ? n : 1), sizeof(db_deployment));
+  if (*rows == NULL)
+    return DB_HARD_ERROR;
+  for (int i = 0; i < n; i++)
+    read_deployment(res, i, o, &(*rows)[i]);
+  return 0;
 }
 
 int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployment **rows) {
   int rc;
   const char *p[] = {device_id};
-  *rows = NULL;
   PGresult *res = db_exec(c, &deployment_list_device, 1, p, &rc);
   if (res == NULL)
     return rc;
   int n = PQntuples(res);
-  *rows = calloc((size_t)(n ? n : 1), sizeof(db_deployment));
-  if (*rows == NULL) {
-    PQclear(res);
-    return DB_HARD_ERROR;
-  }
-  for (int i = 0; i < n; i++)
-    read_deployment(res, i, &(*rows)[i]);
+  rc = read_deployments(res, n, 0, rows);
   PQclear(res);
-  return n;
+  return rc < 0 ? rc : n;
+}
+
+int db_device_checkin_load(db_conn *c, const char *token_hash, db_device_identity *dev,
+                           db_deployment **rows, int *count) {
+  int rc;
+  const char *p[] = {token_hash};
+  *rows = NULL;
+  *count = 0;
+  PGresult *res = db_exec(c, &device_checkin_load, 1, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  if (n > 0) {
+    db_get_text(res, 0, 0, dev->id, sizeof(dev->id));
+    db_get_text(res, 0, 1, dev->serial, sizeof(dev->serial));
+    db_get_text(res, 0, 2, dev->name, sizeof(dev->name));
+    db_get_text(res, 0, 3, dev->token_hash, sizeof(dev->token_hash));
+    *count = PQgetisnull(res, 0, 4) ? 0 : n; /* 4: d.device_id, NULL without deployments */
+  }
+  rc = read_deployments(res, *count, 4, rows);
+  PQclear(res);
+  return rc < 0 ? rc : n > 0;
 }
 
 /* Runs a guarded statement; returns rows changed (0 when raced). */
@@ -201,11 +241,14 @@ int db_deployment_issued(db_conn *c, const char *device_id, const char *profile_
   char gen[16], attempts[16];
   snprintf(gen, sizeof(gen), "%d", ch->generation);
   snprintf(attempts, sizeof(attempts), "%d", ch->attempts);
-  const char *p[] = {device_id,        profile_id,       "pending",       gen,
-                     cert->serial,     cert->pem,        cert->chain,     cert->not_before,
-                     cert->not_after,  cert->sha256,     cert->key_sealed, cert->csr,
-                     attempts,         ch->detail ? ch->detail : "", ch->actor,
-                     ch->claim_id};
+  const char *p[] = {device_id,        profile_id,
+                     "pending",        gen,
+                     cert->serial,     cert->pem,
+                     cert->chain,      cert->not_before,
+                     cert->not_after,  cert->sha256,
+                     cert->key_sealed, cert->csr,
+                     attempts,         ch->detail ? ch->detail : "",
+                     ch->actor,        ch->claim_id};
   return run(c, &deployment_issued, 16, p);
 }
 
@@ -213,8 +256,10 @@ int db_deployment_verified(db_conn *c, const char *device_id, const char *profil
                            const db_change *ch, const char *renew_at) {
   char gen[16];
   snprintf(gen, sizeof(gen), "%d", ch->generation);
-  const char *p[] = {device_id, profile_id, "verifying", gen, renew_at,
-                     ch->detail ? ch->detail : "", ch->actor, state_event_name(ch->event)};
+  const char *p[] = {device_id,   profile_id,
+                     "verifying", gen,
+                     renew_at,    ch->detail ? ch->detail : "",
+                     ch->actor,   state_event_name(ch->event)};
   return run(c, &deployment_verified, 8, p);
 }
 
@@ -222,8 +267,13 @@ int db_deployment_new_generation(db_conn *c, const char *device_id, const char *
                                  const db_change *ch) {
   char gen[16];
   snprintf(gen, sizeof(gen), "%d", ch->generation);
-  const char *p[] = {device_id, profile_id, state_status_name(ch->from), gen,
-                     ch->detail ? ch->detail : "", ch->actor, state_event_name(ch->event)};
+  const char *p[] = {device_id,
+                     profile_id,
+                     state_status_name(ch->from),
+                     gen,
+                     ch->detail ? ch->detail : "",
+                     ch->actor,
+                     state_event_name(ch->event)};
   return run(c, &deployment_new_generation, 7, p);
 }
 
@@ -239,8 +289,13 @@ int db_history_append(db_conn *c, const char *device_id, const char *profile_id,
                       const db_change *ch) {
   char gen[16];
   snprintf(gen, sizeof(gen), "%d", ch->generation);
-  const char *p[] = {device_id, profile_id, state_status_name(ch->from), gen, ch->actor,
-                     state_event_name(ch->event), ch->detail ? ch->detail : ""};
+  const char *p[] = {device_id,
+                     profile_id,
+                     state_status_name(ch->from),
+                     gen,
+                     ch->actor,
+                     state_event_name(ch->event),
+                     ch->detail ? ch->detail : ""};
   return run(c, &history_append, 7, p);
 }
 

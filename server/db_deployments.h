@@ -13,6 +13,7 @@
 #define CERTDEPLOY_DB_DEPLOYMENTS_H
 
 #include "db.h"
+#include "db_enroll.h"
 #include "state.h"
 
 typedef struct db_cert {
@@ -53,6 +54,12 @@ int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id,
 /* Every deployment of a device, by profile name. *rows is malloc'd.
  * Returns the count. */
 int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployment **rows);
+
+/* A check-in's one round trip: the device holding token_hash (into dev)
+ * and all its deployments by profile name (*rows malloc'd, even when
+ * *count is 0; the caller frees it). Returns 1 found, 0 no such token. */
+int db_device_checkin_load(db_conn *c, const char *token_hash, db_device_identity *dev,
+                           db_deployment **rows, int *count);
 
 /* The fields a transition may set besides the status. */
 typedef struct db_change {

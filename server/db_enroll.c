@@ -5,8 +5,16 @@
 
 #include <string.h>
 
-DB_STMT(device_authenticate, "UPDATE devices SET last_checkin_at = now() WHERE token_hash = $1 "
-                             "RETURNING id, serial, name, token_hash");
+/* Read-only: the contact time is written later, in batches (db_device_touch). */
+DB_STMT(device_authenticate,
+        "SELECT id, serial, name, token_hash FROM devices WHERE token_hash = $1");
+/* Newest contact per device; never moves a time backwards (instances flush
+ * their batches independently). */
+DB_STMT(device_touch,
+        "UPDATE devices d SET last_checkin_at = t.at "
+        "FROM (SELECT u.id, now() - make_interval(secs => min(u.age)) AS at "
+        "      FROM unnest($1::uuid[], $2::float8[]) AS u(id, age) GROUP BY u.id) t "
+        "WHERE d.id = t.id AND (d.last_checkin_at IS NULL OR d.last_checkin_at < t.at)");
 DB_STMT(enroll_secret_find, "SELECT secret_hash FROM enroll_secrets WHERE secret_hash = $1");
 DB_STMT(device_enroll,
         "INSERT INTO devices (serial, name, token_hash) VALUES ($1, $2, $3) "
@@ -54,4 +62,15 @@ int db_device_enroll(db_conn *c, const char *serial, const char *name, const cha
   *created = PQgetvalue(res, 0, 1)[0] == 't';
   PQclear(res);
   return 1;
+}
+
+int db_device_touch(db_conn *c, const char *ids, const char *ages) {
+  int rc;
+  const char *p[] = {ids, ages};
+  PGresult *res = db_exec(c, &device_touch, 2, p, &rc);
+  if (res == NULL)
+    return rc;
+  int n = db_affected(res);
+  PQclear(res);
+  return n;
 }

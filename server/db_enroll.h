@@ -15,9 +15,15 @@ typedef struct db_device_identity {
   char token_hash[65];
 } db_device_identity;
 
-/* Finds the device holding a token hash and records the contact time.
- * Returns 1 found, 0 none. */
+/* Finds the device holding a token hash (read-only; see checkin_touch.h
+ * for the contact time). Returns 1 found, 0 none. */
 int db_device_authenticate(db_conn *c, const char *token_hash, db_device_identity *out);
+
+/* Records contact times in one statement: ids is a PostgreSQL array
+ * literal of device UUIDs ("{...}"), ages one of the same length giving,
+ * for each, the seconds since that contact. A device's time only moves
+ * forward. Returns the devices updated. */
+int db_device_touch(db_conn *c, const char *ids, const char *ages);
 
 /* Returns 1 when an enroll secret with this hash exists, else 0. The
  * stored hash is copied to stored_hash for a constant-time comparison. */

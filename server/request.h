@@ -32,6 +32,7 @@ typedef struct request {
   char request_id[40];
   const struct route *route;   /* matched route, NULL for 404 */
   principal who;               /* filled by the router's auth step */
+  char token_hash[65];         /* ROUTE_DEVICE_SELF: the device token's hash to look up */
   struct db_conn *db;          /* acquired on first request_db(), released after the reply */
   struct app *app;             /* server-wide state */
   void *transport;             /* opaque, for request_query() */

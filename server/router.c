@@ -115,6 +115,10 @@ void router_dispatch(request *req, reply *rep) {
     if (auth_device(req, rep) != 0)
       return;
     break;
+  case ROUTE_DEVICE_SELF:
+    if (auth_device_token(req, rep, req->token_hash) != 0)
+      return;
+    break;
   }
   if (!content_type_ok(req)) {
     reply_errorf(rep, ERR_UNSUPPORTED_MEDIA_TYPE, NULL,

@@ -11,10 +11,12 @@
 #include "request.h"
 
 typedef enum route_auth {
-  ROUTE_PUBLIC,     /* no token */
-  ROUTE_API_READ,   /* admin or observer token */
-  ROUTE_API_WRITE,  /* admin token; observer gets 403 */
-  ROUTE_DEVICE,     /* device token */
+  ROUTE_PUBLIC,      /* no token */
+  ROUTE_API_READ,    /* admin or observer token */
+  ROUTE_API_WRITE,   /* admin token; observer gets 403 */
+  ROUTE_DEVICE,      /* device token */
+  ROUTE_DEVICE_SELF, /* device token, looked up by the handler's own first query
+                        (auth_device_accept): the check-in's one round trip */
 } route_auth;
 
 typedef void (*route_handler)(request *req, reply *rep);

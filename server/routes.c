@@ -45,7 +45,7 @@ const route routes[] = {
     {"GET", "/api/v1/audit", ROUTE_API_READ, audit_list},
 
     {"POST", "/device/v1/enroll", ROUTE_PUBLIC, device_enroll},
-    {"POST", "/device/v1/checkin", ROUTE_DEVICE, device_checkin},
+    {"POST", "/device/v1/checkin", ROUTE_DEVICE_SELF, device_checkin},
     {"POST", "/device/v1/profiles/{profile_id}/csr", ROUTE_DEVICE, device_csr},
     {"POST", "/device/v1/profiles/{profile_id}/ack", ROUTE_DEVICE, device_ack},
 };

@@ -103,14 +103,19 @@ static void lower(char *s) {
  * one issued for this generation. Failed deployments only get a history
  * row: an inventory report never revives them. */
 static int apply_inventory(request *req, db_conn *c, db_deployment *d, const char *sha) {
-  state_input in = {.from = d->status, .event = EVENT_INVENTORY_MATCH,
+  state_input in = {.from = d->status,
+                    .event = EVENT_INVENTORY_MATCH,
                     .issued = d->issued_for_generation,
                     .sha_matches = d->issued_for_generation && strcmp(sha, d->issued.sha256) == 0};
   if (!in.sha_matches)
     return 0; /* an older or foreign certificate: nothing to decide */
   state_result r = state_decide(&in);
-  db_change ch = {.from = d->status, .generation = d->generation, .to = r.to,
-                  .event = EVENT_INVENTORY_MATCH, .actor = req->who.actor, .detail = r.reason};
+  db_change ch = {.from = d->status,
+                  .generation = d->generation,
+                  .to = r.to,
+                  .event = EVENT_INVENTORY_MATCH,
+                  .actor = req->who.actor,
+                  .detail = r.reason};
   if (r.outcome == OUTCOME_IGNORED)
     return db_history_append(c, d->device_id, d->profile_id, &ch);
   if (r.outcome != OUTCOME_APPLY)
@@ -149,14 +154,19 @@ static json_t *checkin_entry(request *req, db_conn *c, db_deployment *d, int *rc
       json_object_set_new(e, "action", json_string("submit_csr"));
     return e;
   }
-  state_input in = {.from = d->status, .event = EVENT_DELIVERED,
-                    .issued = d->issued_for_generation};
+  state_input in = {
+      .from = d->status, .event = EVENT_DELIVERED, .issued = d->issued_for_generation};
   state_result r = state_decide(&in);
   if (r.outcome != OUTCOME_APPLY)
     return e; /* verified, failed: nothing to deliver */
-  db_change ch = {.from = d->status, .generation = d->generation, .to = r.to,
-                  .event = EVENT_DELIVERED, .actor = req->who.actor, .detail = r.reason,
-                  .attempts = d->attempts, .retry_in_seconds = -1};
+  db_change ch = {.from = d->status,
+                  .generation = d->generation,
+                  .to = r.to,
+                  .event = EVENT_DELIVERED,
+                  .actor = req->who.actor,
+                  .detail = r.reason,
+                  .attempts = d->attempts,
+                  .retry_in_seconds = -1};
   int changed = db_deployment_apply(c, d->device_id, d->profile_id, &ch);
   if (changed <= 0) {
     *rc = changed; /* raced with another change: deliver at the next check-in */
@@ -178,8 +188,17 @@ void device_checkin(request *req, reply *rep) {
   json_t *installed = NULL;
   const field_spec spec[] = {{"installed", FIELD_ARRAY, 0, INVENTORY_MAX, &installed}};
   db_deployment *rows = NULL;
-  json_t *profiles = NULL;
-  json_t *body = body_object(req, rep, 1);
+  json_t *profiles = NULL, *body = NULL;
+  /* one round trip: the token's device (authentication) and its deployments */
+  db_conn *c = request_db(req, rep);
+  if (c == NULL)
+    goto out;
+  db_device_identity dev;
+  int n = 0;
+  int found = db_device_checkin_load(c, req->token_hash, &dev, &rows, &n);
+  if (auth_device_accept(req, rep, req->token_hash, found, &dev) != 0)
+    goto out;
+  body = body_object(req, rep, 1);
   if (body == NULL || body_fields(body, spec, 1, rep) != 0)
     goto out;
   size_t i;
@@ -202,14 +221,6 @@ void device_checkin(request *req, reply *rep) {
       reply_error(rep, ERR_INVALID_REQUEST, field, "'sha256' must be 64 hex digits.");
       goto out;
     }
-  }
-  db_conn *c = request_db(req, rep);
-  if (c == NULL)
-    goto out;
-  int n = db_deployment_list_for_device(c, req->who.id, &rows);
-  if (n < 0) {
-    reply_db_error(rep, n);
-    goto out;
   }
   profiles = json_array();
   for (int k = 0; k < n; k++) {
@@ -266,7 +277,9 @@ static int load_own_deployment(request *req, reply *rep, db_conn **c, db_deploym
 /* Records an event that a failed deployment ignores and answers 409. */
 static void refuse_failed(request *req, reply *rep, db_conn *c, const db_deployment *d,
                           state_event ev) {
-  db_change ch = {.from = STATUS_FAILED, .generation = d->generation, .event = ev,
+  db_change ch = {.from = STATUS_FAILED,
+                  .generation = d->generation,
+                  .event = ev,
                   .actor = req->who.actor,
                   .detail = "ignored: the deployment is failed until an admin resends it"};
   int rc = db_history_append(c, d->device_id, d->profile_id, &ch);
@@ -306,7 +319,8 @@ void device_csr(request *req, reply *rep) {
                 "This profile uses server key mode: the server makes the key; no CSR is needed.");
     goto out;
   }
-  state_input in = {.from = d.status, .event = EVENT_CSR_RECEIVED,
+  state_input in = {.from = d.status,
+                    .event = EVENT_CSR_RECEIVED,
                     .issued = d.issued_for_generation,
                     .generation_matches = json_integer_value(gen) == d.generation};
   state_result r = state_decide(&in);
@@ -323,8 +337,8 @@ void device_csr(request *req, reply *rep) {
       reply_errorf(rep, r.refusal, NULL, "Refused: %s; check in.", r.reason);
     goto out;
   }
-  int rc = db_deployment_store_csr(c, d.device_id, d.profile_id, d.generation,
-                                   json_string_value(csr));
+  int rc =
+      db_deployment_store_csr(c, d.device_id, d.profile_id, d.generation, json_string_value(csr));
   if (rc < 0) {
     reply_db_error(rep, rc);
     goto out;
@@ -373,11 +387,13 @@ void device_ack(request *req, reply *rep) {
   if (load_own_deployment(req, rep, &c, &d) != 0)
     goto out;
   state_event ev = installed ? EVENT_ACK_INSTALLED : EVENT_ACK_ERROR;
-  state_input in = {.from = d.status, .event = ev, .issued = d.issued_for_generation,
+  state_input in = {.from = d.status,
+                    .event = ev,
+                    .issued = d.issued_for_generation,
                     .attempts = d.attempts,
                     .generation_matches = json_integer_value(gen) == d.generation,
-                    .sha_matches = installed && d.issued_for_generation &&
-                                   strcmp(hex, d.issued.sha256) == 0};
+                    .sha_matches =
+                        installed && d.issued_for_generation && strcmp(hex, d.issued.sha256) == 0};
   state_result r = state_decide(&in);
   if (r.outcome == OUTCOME_IGNORED) {
     refuse_failed(req, rep, c, &d, ev);
@@ -398,9 +414,15 @@ void device_ack(request *req, reply *rep) {
     goto out;
   }
   char text[1200];
-  db_change ch = {.from = d.status, .generation = d.generation, .to = r.to, .event = ev,
-                  .actor = req->who.actor, .detail = r.reason, .attempts = r.attempts,
-                  .failure = r.failure, .retry_in_seconds = -1};
+  db_change ch = {.from = d.status,
+                  .generation = d.generation,
+                  .to = r.to,
+                  .event = ev,
+                  .actor = req->who.actor,
+                  .detail = r.reason,
+                  .attempts = r.attempts,
+                  .failure = r.failure,
+                  .retry_in_seconds = -1};
   int rc;
   if (installed) {
     time_t nb, na;

@@ -67,7 +67,7 @@ test('the route table and the spec list the same operations', () => {
     assert.ok(!o.path.startsWith('/api/') && !o.path.startsWith('/device/'), `${o.path} cannot be a static file`);
   }
 
-  const want = { ROUTE_PUBLIC: 'public', ROUTE_API_READ: 'apiToken', ROUTE_API_WRITE: 'apiToken', ROUTE_DEVICE: 'deviceToken' };
+  const want = { ROUTE_PUBLIC: 'public', ROUTE_API_READ: 'apiToken', ROUTE_API_WRITE: 'apiToken', ROUTE_DEVICE: 'deviceToken', ROUTE_DEVICE_SELF: 'deviceToken' };
   for (const r of routes) {
     const { op, item } = specKeys.get(key(r.method, r.path));
     const where = `${r.method} ${r.path}`;

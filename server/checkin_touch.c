@@ -1,0 +1,190 @@
+/* checkin_touch.c: hold devices' contact times and write them once a second. */
+#include "checkin_touch.h"
+
+#include "db.h"
+#include "db_enroll.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct contact {
+  char id[37];
+  struct timespec at; /* CLOCK_MONOTONIC */
+} contact;
+
+typedef struct batch {
+  contact *items;
+  size_t len, cap;
+} batch;
+
+struct checkin_touch {
+  app *app;
+  pthread_t thread;
+  pthread_mutex_t mu; /* guards incoming, dropped, stopping */
+  pthread_cond_t wake;
+  batch incoming; /* recorded since the last write */
+  unsigned long dropped;
+  int stopping;
+  pthread_mutex_t flush_mu; /* one write at a time; guards held */
+  batch held;               /* taken for writing, kept when a write failed */
+};
+
+/* Appends one contact; 0, or -1 when the batch is full or out of memory. */
+static int batch_push(batch *b, const contact *c) {
+  if (b->len == b->cap) {
+    if (b->cap >= CHECKIN_TOUCH_MAX)
+      return -1;
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    contact *items = realloc(b->items, cap * sizeof(*items));
+    if (items == NULL)
+      return -1;
+    b->items = items;
+    b->cap = cap;
+  }
+  b->items[b->len++] = *c;
+  return 0;
+}
+
+void checkin_touch_record(checkin_touch *t, const char *device_id) {
+  if (t == NULL)
+    return;
+  contact c;
+  snprintf(c.id, sizeof(c.id), "%s", device_id);
+  clock_gettime(CLOCK_MONOTONIC, &c.at);
+  pthread_mutex_lock(&t->mu);
+  if (batch_push(&t->incoming, &c) != 0)
+    t->dropped++;
+  else if (t->incoming.len == CHECKIN_TOUCH_MAX / 2)
+    pthread_cond_signal(&t->wake); /* a busy second: write early */
+  pthread_mutex_unlock(&t->mu);
+}
+
+/* The two array literals of db_device_touch for the held contacts. */
+static int literals(const batch *b, char **ids, char **ages) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  *ids = malloc(b->len * 37 + 3);
+  *ages = malloc(b->len * 24 + 3);
+  if (*ids == NULL || *ages == NULL) {
+    free(*ids);
+    free(*ages);
+    return -1;
+  }
+  char *i = *ids, *a = *ages;
+  *i++ = '{';
+  *a++ = '{';
+  for (size_t k = 0; k < b->len; k++) {
+    const contact *c = &b->items[k];
+    double age = (double)(now.tv_sec - c->at.tv_sec) + (now.tv_nsec - c->at.tv_nsec) / 1e9;
+    i += sprintf(i, "%s%s", k ? "," : "", c->id);
+    a += snprintf(a, 24, "%s%.3f", k ? "," : "", age < 0 ? 0.0 : age);
+  }
+  strcpy(i, "}");
+  strcpy(a, "}");
+  return 0;
+}
+
+int checkin_touch_flush(checkin_touch *t) {
+  pthread_mutex_lock(&t->flush_mu);
+  pthread_mutex_lock(&t->mu);
+  unsigned long dropped = t->dropped;
+  t->dropped = 0;
+  for (size_t k = 0; k < t->incoming.len; k++)
+    if (batch_push(&t->held, &t->incoming.items[k]) != 0)
+      dropped++;
+  t->incoming.len = 0;
+  pthread_mutex_unlock(&t->mu);
+  if (dropped)
+    log_msg(LOG_WARN,
+            "%lu device contact times were not recorded (the database was unreachable "
+            "for long); devices' last_checkin_at is behind until they check in again",
+            dropped);
+  int rc = 0;
+  char *ids = NULL, *ages = NULL;
+  if (t->held.len == 0)
+    goto out;
+  if (literals(&t->held, &ids, &ages) != 0) {
+    rc = DB_HARD_ERROR;
+    goto out;
+  }
+  db_conn *c = db_acquire(t->app->db);
+  rc = c ? db_device_touch(c, ids, ages) : DB_SOFT_ERROR;
+  db_release(t->app->db, c);
+  if (rc >= 0) {
+    t->held.len = 0;
+    rc = 0;
+  }
+out:
+  free(ids);
+  free(ages);
+  pthread_mutex_unlock(&t->flush_mu);
+  return rc;
+}
+
+static void *writer(void *arg) {
+  checkin_touch *t = arg;
+  int failing = 0;
+  for (;;) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)CHECKIN_TOUCH_INTERVAL_MS % 1000 * 1000000L;
+    until.tv_sec += CHECKIN_TOUCH_INTERVAL_MS / 1000 + until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&t->mu);
+    if (!t->stopping && t->incoming.len < CHECKIN_TOUCH_MAX / 2)
+      pthread_cond_timedwait(&t->wake, &t->mu, &until);
+    int stop = t->stopping;
+    pthread_mutex_unlock(&t->mu);
+    int rc = checkin_touch_flush(t);
+    if (rc < 0 && !failing)
+      log_msg(LOG_WARN, "cannot record device contact times yet; they are kept and retried");
+    failing = rc < 0;
+    if (stop)
+      break;
+  }
+  return NULL;
+}
+
+checkin_touch *checkin_touch_start(app *a) {
+  checkin_touch *t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return NULL;
+  t->app = a;
+  pthread_mutex_init(&t->mu, NULL);
+  pthread_mutex_init(&t->flush_mu, NULL);
+  pthread_cond_init(&t->wake, NULL);
+  if (pthread_create(&t->thread, NULL, writer, t) != 0) {
+    log_fail("cannot start the device contact writer");
+    pthread_mutex_destroy(&t->mu);
+    pthread_mutex_destroy(&t->flush_mu);
+    pthread_cond_destroy(&t->wake);
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+void checkin_touch_stop(checkin_touch **tp) {
+  if (tp == NULL || *tp == NULL)
+    return;
+  checkin_touch *t = *tp;
+  pthread_mutex_lock(&t->mu);
+  t->stopping = 1;
+  pthread_cond_signal(&t->wake);
+  pthread_mutex_unlock(&t->mu);
+  pthread_join(t->thread, NULL);
+  if (t->held.len || t->incoming.len)
+    log_msg(LOG_WARN, "%zu device contact times could not be recorded at shutdown",
+            t->held.len + t->incoming.len);
+  free(t->incoming.items);
+  free(t->held.items);
+  pthread_mutex_destroy(&t->mu);
+  pthread_mutex_destroy(&t->flush_mu);
+  pthread_cond_destroy(&t->wake);
+  free(t);
+  *tp = NULL;
+}
