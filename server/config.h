@@ -45,6 +45,12 @@
     "PostgreSQL connections per instance (0: one per HTTP thread plus two)")                       \
   X(key_pool_size, "CERTDEPLOY_KEY_POOL_SIZE", "key-pool-size", "16", INT, 0, 100000,             \
     "RSA keys for server key mode generated ahead of need, shared by instances (0: none)")        \
+  X(key_pool_lookahead_hours, "CERTDEPLOY_KEY_POOL_LOOKAHEAD_HOURS", "key-pool-lookahead-hours",   \
+    "24", INT, 0, 8760,                                                                            \
+    "also keep a key for every server-key renewal due within this many hours (0: only the pool "   \
+    "size)")                                                                                       \
+  X(key_pool_max, "CERTDEPLOY_KEY_POOL_MAX", "key-pool-max", "2000", INT, 0, 1000000,              \
+    "most keys the pool holds, lookahead included")                                                \
   X(auth_failure_limit, "CERTDEPLOY_AUTH_FAILURE_LIMIT", "auth-failure-limit", "30", INT, 0,       \
     100000, "failed token or enroll-secret attempts per client address per minute before 429 "     \
             "(0: no limit)")                                                                       \

@@ -3,12 +3,18 @@
 
 #include "db_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 DB_STMT(keypool_take, "DELETE FROM key_pool WHERE id = (SELECT id FROM key_pool ORDER BY id "
                       "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING key_sealed");
 DB_STMT(keypool_put, "INSERT INTO key_pool (key_sealed) VALUES ($1)");
 DB_STMT(keypool_count, "SELECT count(*) FROM key_pool");
+/* Server-key renewals that become due within $1 hours (deployments_renew). */
+DB_STMT(keypool_upcoming,
+        "SELECT count(*) FROM deployments d JOIN profiles p ON p.id = d.profile_id "
+        "WHERE d.status = 'verified' AND d.renew_at <= now() + make_interval(hours => $1::int) "
+        "AND p.key_mode = 'server'");
 
 int db_keypool_take(db_conn *c, char **sealed) {
   int rc;
@@ -36,6 +42,19 @@ int db_keypool_put(db_conn *c, const char *sealed) {
 int db_keypool_count(db_conn *c) {
   int rc;
   PGresult *res = db_exec(c, &keypool_count, 0, NULL, &rc);
+  if (res == NULL)
+    return rc;
+  int n = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+  PQclear(res);
+  return n;
+}
+
+int db_keypool_upcoming(db_conn *c, int hours) {
+  int rc;
+  char h[16];
+  snprintf(h, sizeof(h), "%d", hours);
+  const char *p[] = {h};
+  PGresult *res = db_exec(c, &keypool_upcoming, 1, p, &rc);
   if (res == NULL)
     return rc;
   int n = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);

@@ -17,4 +17,8 @@ int db_keypool_put(db_conn *c, const char *sealed);
 /* Number of keys in the pool. Returns the count. */
 int db_keypool_count(db_conn *c);
 
+/* Verified server-key deployments whose renewal falls due within the
+ * next `hours` (each will want a key). Returns the count. */
+int db_keypool_upcoming(db_conn *c, int hours);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Due: pending, nothing issued for this generation, retry time reached,
  * no live lease, and in device key mode the device's CSR is there. */
@@ -87,6 +88,7 @@ int db_claim_next(db_conn *c, long lease_seconds, db_claim *out) {
     db_get_text(res, 0, 16, out->installed_not_after, sizeof(out->installed_not_after));
     out->installed_valid = PQgetvalue(res, 0, 17)[0] == 't';
     db_get_text(res, 0, 18, out->claim_id, sizeof(out->claim_id));
+    clock_gettime(CLOCK_MONOTONIC, &out->claimed_at);
   }
   PQclear(res);
   return n > 0 ? 1 : 0;

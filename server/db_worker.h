@@ -7,12 +7,15 @@
 
 #include "db.h"
 
+#include <time.h>
+
 /* A deployment claimed for one CA request, with everything the request
  * needs. Strings are owned; release with db_claim_release. */
 typedef struct db_claim {
   char device_id[40];
   char profile_id[40];
   char claim_id[40];       /* this worker's claim; outcomes must present it */
+  struct timespec claimed_at; /* CLOCK_MONOTONIC when the lease was taken */
   int generation;
   int attempts;               /* CA requests already made for this generation */
   char key_mode[8];

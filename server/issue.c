@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The subject values for this device; -1 when a template is broken. */
 static int expand_all(const db_claim *cl, char **cn, char **upn, char **seat, char **bad) {
@@ -109,13 +110,24 @@ static int record_failure(app *a, db_conn *c, const db_claim *cl, ca_class cls,
   return db_deployment_apply(c, cl->device_id, cl->profile_id, &ch);
 }
 
+/* A lease is taken for the CA timeout + ISSUE_LEASE_MARGIN_SECONDS; while
+ * less than CLAIM_FRESH_SECONDS have passed since, what is left still
+ * covers a whole CA request, so it need not be renewed. */
+#define CLAIM_FRESH_SECONDS 5
+
 /* Key generation and waits may outlast a lease: right before the CA call,
- * renew it if this worker still holds it. */
+ * renew it if this worker still holds it (unless it is fresh). */
 static int lease_still_ours(app *a, db_pool *pool, const db_claim *cl) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  double age = (double)(now.tv_sec - cl->claimed_at.tv_sec) +
+               (double)(now.tv_nsec - cl->claimed_at.tv_nsec) / 1e9;
+  if (age >= 0 && age < CLAIM_FRESH_SECONDS)
+    return 1;
   db_conn *c = db_acquire(pool);
   if (c == NULL)
     return 0;
-  int rc = db_claim_confirm(c, cl, a->cfg->ca_timeout_seconds + 10);
+  int rc = db_claim_confirm(c, cl, a->cfg->ca_timeout_seconds + ISSUE_LEASE_MARGIN_SECONDS);
   db_release(pool, c);
   return rc == 1;
 }

@@ -9,6 +9,10 @@
 #include "db.h"
 #include "db_worker.h"
 
+/* A claim's lease: the CA timeout plus this margin (the design's
+ * claimed_until = now + CA timeout + 10 s). */
+#define ISSUE_LEASE_MARGIN_SECONDS 10
+
 /* Builds the CSR (server key mode: a fresh RSA-2048 key from the key pool, kept sealed with
  * the master key) or takes the device's, asks the CA, and records the
  * outcome if the deployment's generation is unchanged: the certificate,

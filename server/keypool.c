@@ -14,8 +14,9 @@
 
 struct keypool {
   app *app;
-  db_pool *db;
-  pthread_t thread;
+  db_pool *db;          /* one connection per refill thread */
+  pthread_t *threads;
+  int nthreads;         /* one per CPU */
   pthread_mutex_t mu;
   pthread_cond_t wake;
   int stopping;
@@ -70,7 +71,22 @@ out:
   return ret;
 }
 
+/* How many keys the pool should hold now: the configured size plus one
+ * per server-key renewal due within the lookahead, at most the maximum.
+ * -1 when the database cannot tell. */
+static long pool_target(const config *cfg, db_conn *c) {
+  long want = cfg->key_pool_size;
+  if (cfg->key_pool_lookahead_hours > 0) {
+    int upcoming = db_keypool_upcoming(c, (int)cfg->key_pool_lookahead_hours);
+    if (upcoming < 0)
+      return -1;
+    want += upcoming;
+  }
+  return want > cfg->key_pool_max ? cfg->key_pool_max : want;
+}
+
 static void *refill(void *arg) {
+  pthread_setname_np(pthread_self(), "cd-keypool"); /* for top -H, perf */
   keypool *kp = arg;
   /* key generation yields to requests and CA work */
   setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
@@ -81,11 +97,13 @@ static void *refill(void *arg) {
     if (stop)
       break;
     int have = -1;
+    long want = -1;
     db_conn *c = db_acquire(kp->db);
-    if (c != NULL)
-      have = db_keypool_count(c);
+    if (c != NULL && (have = db_keypool_count(c)) >= 0)
+      want = pool_target(kp->app->cfg, c);
     db_release(kp->db, c);
-    if (have >= 0 && have < kp->app->cfg->key_pool_size && add_one(kp) == 0)
+    /* threads may overshoot the target by one key each: harmless */
+    if (have >= 0 && have < want && add_one(kp) == 0)
       continue;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -107,13 +125,21 @@ keypool *keypool_start(app *a) {
   pthread_cond_init(&kp->wake, NULL);
   if (a->cfg->key_pool_size == 0)
     return kp;
-  kp->db = db_pool_create(a->cfg->database_url, 1);
-  if (kp->db == NULL || pthread_create(&kp->thread, NULL, refill, kp) != 0) {
-    db_pool_destroy(&kp->db);
-    free(kp);
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  int n = cpus > 0 ? (int)cpus : 1;
+  kp->db = db_pool_create(a->cfg->database_url, n);
+  kp->threads = calloc((size_t)n, sizeof(pthread_t));
+  if (kp->db == NULL || kp->threads == NULL) {
+    keypool_stop(&kp);
     log_fail("cannot start the key pool");
     return NULL;
   }
+  for (; kp->nthreads < n; kp->nthreads++)
+    if (pthread_create(&kp->threads[kp->nthreads], NULL, refill, kp) != 0) {
+      keypool_stop(&kp);
+      log_fail("cannot start the key pool's threads");
+      return NULL;
+    }
   running = kp;
   return kp;
 }
@@ -122,15 +148,16 @@ void keypool_stop(keypool **kpp) {
   if (kpp == NULL || *kpp == NULL)
     return;
   keypool *kp = *kpp;
-  if (kp->db) {
-    pthread_mutex_lock(&kp->mu);
-    kp->stopping = 1;
-    pthread_cond_broadcast(&kp->wake);
-    pthread_mutex_unlock(&kp->mu);
-    pthread_join(kp->thread, NULL);
+  pthread_mutex_lock(&kp->mu);
+  kp->stopping = 1;
+  pthread_cond_broadcast(&kp->wake);
+  pthread_mutex_unlock(&kp->mu);
+  for (int i = 0; i < kp->nthreads; i++)
+    pthread_join(kp->threads[i], NULL);
+  if (running == kp)
     running = NULL;
-    db_pool_destroy(&kp->db);
-  }
+  db_pool_destroy(&kp->db);
+  free(kp->threads);
   pthread_mutex_destroy(&kp->mu);
   pthread_cond_destroy(&kp->wake);
   free(kp);

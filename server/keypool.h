@@ -1,9 +1,12 @@
 /*
  * keypool.h: server key mode keys, generated ahead of need.
  *
- * A low-priority thread keeps CERTDEPLOY_KEY_POOL_SIZE sealed RSA-2048
- * keys in the database (shared by instances); keypool_key() hands one out
- * or, when the pool is empty, generates one on the spot.
+ * Low-priority threads (one per CPU) keep sealed RSA-2048 keys in the
+ * database, shared by instances: CERTDEPLOY_KEY_POOL_SIZE, plus one for
+ * each server-key renewal due within CERTDEPLOY_KEY_POOL_LOOKAHEAD_HOURS
+ * (renewal times are known in advance, so a renewal storm finds its keys
+ * made), at most CERTDEPLOY_KEY_POOL_MAX. keypool_key() hands one out or,
+ * when the pool is empty, generates one on the spot.
  */
 #ifndef CERTDEPLOY_KEYPOOL_H
 #define CERTDEPLOY_KEYPOOL_H
@@ -14,10 +17,10 @@
 
 typedef struct keypool keypool;
 
-/* Starts the refill thread (none when the size is 0). NULL on failure. */
+/* Starts the refill threads (none when the size is 0). NULL on failure. */
 keypool *keypool_start(app *a);
 
-/* Stops the refill thread. Accepts NULL. */
+/* Stops the refill threads. Accepts NULL. */
 void keypool_stop(keypool **kp);
 
 /* A fresh RSA-2048 key: from the shared pool when it has one (whatever

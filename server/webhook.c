@@ -131,6 +131,7 @@ static void deliver(webhook *w, http_client *hc, const db_outbox_event *ev) {
 }
 
 static void *sender_thread(void *arg) {
+  pthread_setname_np(pthread_self(), "cd-webhook"); /* for top -H, perf */
   webhook *w = arg;
   unsigned long seen = 0;
   http_client *hc = http_client_new();
@@ -196,6 +197,7 @@ static int listener_timeout_ms(webhook *w, double poll_left, int *due_soon) {
 }
 
 static void *listener_thread(void *arg) {
+  pthread_setname_np(pthread_self(), "cd-webhook-lsn"); /* for top -H, perf */
   webhook *w = arg;
   db_listener *l = db_listener_new(w->app->cfg->database_url, "certdeploy_outbox");
   double next_poll = now_seconds(), next_prune = next_poll;

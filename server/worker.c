@@ -59,9 +59,10 @@ static int stopping(worker *w) {
 }
 
 static void *issue_thread(void *arg) {
+  pthread_setname_np(pthread_self(), "cd-issue"); /* for top -H, perf */
   worker *w = arg;
   unsigned long seen = 0;
-  long lease = w->app->cfg->ca_timeout_seconds + 10;
+  long lease = w->app->cfg->ca_timeout_seconds + ISSUE_LEASE_MARGIN_SECONDS;
   for (;;) {
     int claimed = 0;
     db_claim cl;
@@ -123,6 +124,7 @@ static double now_seconds(void) {
 }
 
 static void *listener_thread(void *arg) {
+  pthread_setname_np(pthread_self(), "cd-scheduler"); /* for top -H, perf */
   worker *w = arg;
   db_listener *l = db_listener_new(w->app->cfg->database_url, "certdeploy_work");
   double interval = (double)w->app->cfg->scheduler_interval_seconds;
@@ -152,7 +154,7 @@ worker *worker_start(app *a) {
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->wake, NULL);
   w->nthreads = (int)a->cfg->ca_concurrency;
-  int pool = w->nthreads / 4 + 2;
+  int pool = w->nthreads + 2; /* each issue thread holds one at a time, + scheduler, listener */
   w->db = db_pool_create(a->cfg->database_url, pool);
   w->threads = calloc((size_t)w->nthreads, sizeof(pthread_t));
   if (w->db == NULL || w->threads == NULL)
