@@ -20,6 +20,7 @@ struct keypool {
   pthread_mutex_t mu;
   pthread_cond_t wake;
   int stopping;
+  int making;           /* keys this process's threads are making now */
 };
 
 /* The refill thread of this process, for keypool_key() to wake. */
@@ -91,20 +92,30 @@ static void *refill(void *arg) {
   /* key generation yields to requests and CA work */
   setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
   for (;;) {
+    /* decide under the lock, counting the keys being made here, so this
+     * process does not overshoot (instances may, by a key each: harmless) */
     pthread_mutex_lock(&kp->mu);
-    int stop = kp->stopping;
-    pthread_mutex_unlock(&kp->mu);
-    if (stop)
+    if (kp->stopping) {
+      pthread_mutex_unlock(&kp->mu);
       break;
+    }
     int have = -1;
     long want = -1;
     db_conn *c = db_acquire(kp->db);
     if (c != NULL && (have = db_keypool_count(c)) >= 0)
       want = pool_target(kp->app->cfg, c);
     db_release(kp->db, c);
-    /* threads may overshoot the target by one key each: harmless */
-    if (have >= 0 && have < want && add_one(kp) == 0)
-      continue;
+    int go = have >= 0 && have + kp->making < want;
+    kp->making += go;
+    pthread_mutex_unlock(&kp->mu);
+    if (go) {
+      int rc = add_one(kp);
+      pthread_mutex_lock(&kp->mu);
+      kp->making--;
+      pthread_mutex_unlock(&kp->mu);
+      if (rc == 0)
+        continue;
+    }
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 5;
