@@ -10,11 +10,13 @@ DB_STMT(keypool_take, "DELETE FROM key_pool WHERE id = (SELECT id FROM key_pool 
                       "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING key_sealed");
 DB_STMT(keypool_put, "INSERT INTO key_pool (key_sealed) VALUES ($1)");
 DB_STMT(keypool_count, "SELECT count(*) FROM key_pool");
-/* Server-key renewals that become due within $1 hours (deployments_renew). */
+/* Server-key renewals that become due within $1 hours (deployments_renew).
+ * Those already due are left out: the issue threads are drawing keys for
+ * them right now, and making more at the same time would slow them down. */
 DB_STMT(keypool_upcoming,
         "SELECT count(*) FROM deployments d JOIN profiles p ON p.id = d.profile_id "
-        "WHERE d.status = 'verified' AND d.renew_at <= now() + make_interval(hours => $1::int) "
-        "AND p.key_mode = 'server'");
+        "WHERE d.status = 'verified' AND d.renew_at > now() "
+        "AND d.renew_at <= now() + make_interval(hours => $1::int) AND p.key_mode = 'server'");
 
 int db_keypool_take(db_conn *c, char **sealed) {
   int rc;

@@ -18,7 +18,7 @@ int db_keypool_put(db_conn *c, const char *sealed);
 int db_keypool_count(db_conn *c);
 
 /* Verified server-key deployments whose renewal falls due within the
- * next `hours` (each will want a key). Returns the count. */
+ * next `hours`, not yet due (each will want a key). Returns the count. */
 int db_keypool_upcoming(db_conn *c, int hours);
 
 #endif

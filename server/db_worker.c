@@ -15,12 +15,18 @@
   "d.status = 'pending' AND d.issued_generation IS DISTINCT FROM d.generation "                    \
   "AND (p.key_mode = 'server' OR d.csr_generation = d.generation) "
 
+/* The claim also takes a pre-made key from the pool for server key mode
+ * (one round trip and one commit fewer per issuance; a key taken by a
+ * claim that dies is simply never used). */
 DB_STMT(claim_next,
-        "WITH c AS (SELECT d.device_id, d.profile_id FROM deployments d "
+        "WITH c AS (SELECT d.device_id, d.profile_id, p.key_mode FROM deployments d "
         "           JOIN profiles p ON p.id = d.profile_id WHERE " DUE_CONDITION
         "           AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now()) "
         "           AND (d.claimed_until IS NULL OR d.claimed_until < now()) "
-        "           ORDER BY d.next_attempt_at NULLS FIRST LIMIT 1 FOR UPDATE OF d SKIP LOCKED) "
+        "           ORDER BY d.next_attempt_at NULLS FIRST LIMIT 1 FOR UPDATE OF d SKIP LOCKED), "
+        "k AS (DELETE FROM key_pool WHERE id = (SELECT id FROM key_pool ORDER BY id LIMIT 1 "
+        "      FOR UPDATE SKIP LOCKED) AND EXISTS (SELECT 1 FROM c WHERE c.key_mode = 'server') "
+        "      RETURNING key_sealed) "
         "UPDATE deployments d SET claimed_until = now() + make_interval(secs => $1::bigint), "
         "claim_id = gen_random_uuid() "
         "FROM c, profiles p, cas, devices dev "
@@ -31,7 +37,7 @@ DB_STMT(claim_next,
         "cas.name, cas.url, cas.api_token_sealed, cas.profile_id, cas.ca_certificate, "
         DB_TS("d.installed_not_after") ", "
         "coalesce(now() BETWEEN d.installed_not_before AND d.installed_not_after, false), "
-        "d.claim_id");
+        "d.claim_id, (SELECT key_sealed FROM k)");
 
 DB_STMT(claim_confirm,
         "UPDATE deployments SET claimed_until = now() + make_interval(secs => $4::bigint) "
@@ -88,6 +94,7 @@ int db_claim_next(db_conn *c, long lease_seconds, db_claim *out) {
     db_get_text(res, 0, 16, out->installed_not_after, sizeof(out->installed_not_after));
     out->installed_valid = PQgetvalue(res, 0, 17)[0] == 't';
     db_get_text(res, 0, 18, out->claim_id, sizeof(out->claim_id));
+    out->pool_key_sealed = db_get_dup(res, 0, 19);
     clock_gettime(CLOCK_MONOTONIC, &out->claimed_at);
   }
   PQclear(res);
@@ -108,6 +115,7 @@ void db_claim_release(db_claim *cl) {
   free(cl->ca_token_sealed);
   free(cl->ca_profile_id);
   free(cl->ca_certificate);
+  free(cl->pool_key_sealed);
   memset(cl, 0, sizeof(*cl));
 }
 

@@ -32,6 +32,8 @@ typedef struct db_claim {
   char *ca_certificate;       /* NULL when none */
   char installed_not_after[24];
   int installed_valid;        /* the device holds a certificate valid now */
+  char *pool_key_sealed;      /* server key mode: a key taken from the key pool
+                                 with the claim (sealed PEM); NULL when empty */
 } db_claim;
 
 /* Claims the most overdue deployment that needs a CA request (pending,

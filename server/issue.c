@@ -27,18 +27,24 @@ static int expand_all(const db_claim *cl, char **cn, char **upn, char **seat, ch
   return 0;
 }
 
-/* Server key mode: a fresh key and its CSR; the key leaves sealed. */
-static int make_server_key(app *a, db_pool *pool, const char *cn, char **csr, char **sealed) {
+/* Server key mode: a fresh key (the one the claim took from the pool,
+ * else another) and its CSR; the key leaves sealed. */
+static int make_server_key(app *a, db_pool *pool, const db_claim *cl, const char *cn, char **csr,
+                           char **sealed) {
   int ret = -1;
   char *pem = NULL;
-  crypto_key *key = keypool_key(a, pool);
-  if (key == NULL)
+  crypto_key *key = cl->pool_key_sealed ? keypool_unseal(a, cl->pool_key_sealed) : NULL;
+  if (key != NULL && (*sealed = strdup(cl->pool_key_sealed)) == NULL)
     goto out;
-  *csr = crypto_csr_create(key, cn);
-  pem = crypto_key_to_pem(key);
-  if (*csr == NULL || pem == NULL)
+  if (key == NULL && (key = keypool_key(a, pool)) == NULL)
     goto out;
-  *sealed = crypto_seal(a->master_key, pem, strlen(pem));
+  if ((*csr = crypto_csr_create(key, cn)) == NULL)
+    goto out;
+  if (*sealed == NULL) {
+    if ((pem = crypto_key_to_pem(key)) == NULL)
+      goto out;
+    *sealed = crypto_seal(a->master_key, pem, strlen(pem));
+  }
   ret = *sealed ? 0 : -1;
 out:
   crypto_free_secret(pem);
@@ -146,7 +152,7 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
              "The profile uses the unknown variable %s; fix the profile, then resend.",
              bad ? bad : "?");
     out.cls = CA_PERMANENT;
-  } else if (strcmp(cl->key_mode, "server") == 0 && make_server_key(a, pool, cn, &csr, &sealed) != 0) {
+  } else if (strcmp(cl->key_mode, "server") == 0 && make_server_key(a, pool, cl, cn, &csr, &sealed) != 0) {
     local_failure = 1;
   } else if (crypto_open(a->master_key, cl->ca_token_sealed, &token, &token_len) != 0) {
     snprintf(detail, sizeof(detail),

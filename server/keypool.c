@@ -26,7 +26,7 @@ struct keypool {
 /* The refill thread of this process, for keypool_key() to wake. */
 static keypool *running;
 
-static crypto_key *unseal(app *a, const char *sealed) {
+crypto_key *keypool_unseal(app *a, const char *sealed) {
   char *pem = NULL;
   size_t len = 0;
   if (crypto_open(a->master_key, sealed, &pem, &len) != 0)
@@ -42,7 +42,7 @@ crypto_key *keypool_key(app *a, db_pool *pool) {
   /* any instance takes from the shared pool, even one that does not fill it */
   db_conn *c = db_acquire(pool);
   if (c != NULL && db_keypool_take(c, &sealed) == 1)
-    key = unseal(a, sealed);
+    key = keypool_unseal(a, sealed);
   db_release(pool, c);
   free(sealed);
   if (running) {

@@ -28,4 +28,8 @@ void keypool_stop(keypool **kp);
  * refill thread. NULL on failure. */
 crypto_key *keypool_key(app *a, db_pool *pool);
 
+/* The key in a sealed PEM taken from the pool; NULL when it cannot be
+ * opened (sealed under another master key) or read. */
+crypto_key *keypool_unseal(app *a, const char *sealed);
+
 #endif
