@@ -1,0 +1,170 @@
+/*
+ * test_checkin_reads.c: the check-in's one round trip and the batched
+ * contact times, against a real database.
+ *
+ * - db_device_checkin_load() finds the device of a token hash with all its
+ *   deployments (by profile name), a device without deployments (count 0),
+ *   and nothing for an unknown hash; it writes nothing.
+ * - db_device_touch() sets last_checkin_at to now() minus each age, keeps
+ *   the newest of a device's duplicates, never moves a time backwards, and
+ *   ignores devices that no longer exist.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "db_deployments.h"
+#include "db_enroll.h"
+#include "db_internal.h"
+#include "db_migrate.h"
+
+static db_conn *conn;
+
+static int setup(void **state) {
+  (void)state;
+  const char *url = getenv("CERTDEPLOY_TEST_DATABASE_URL");
+  if (url == NULL) {
+    fprintf(stderr, "CERTDEPLOY_TEST_DATABASE_URL is not set (run through tests/run.sh)\n");
+    return -1;
+  }
+  if (db_migrate(url) != 0)
+    return -1;
+  conn = db_connect(url);
+  return conn ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  db_disconnect(&conn);
+  return 0;
+}
+
+static void sql_ok(const char *sql) {
+  if (db_exec_simple(conn, sql) != 0)
+    fail_msg("SQL failed: %s\n%s", sql, PQerrorMessage(conn->pg));
+}
+
+/* The first column of the first row as text ("" for none or NULL). */
+static void sql_text(const char *sql, char *out, size_t len) {
+  PGresult *res = PQexec(conn->pg, sql);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    fail_msg("SQL failed: %s\n%s", sql, PQerrorMessage(conn->pg));
+  snprintf(out, len, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+  PQclear(res);
+}
+
+#define CA "33333333-3333-4333-8333-333333333333"
+#define DEV_A "aaaaaaaa-0000-4000-8000-000000000001"
+#define DEV_B "aaaaaaaa-0000-4000-8000-000000000002"
+#define GONE "aaaaaaaa-0000-4000-8000-0000000000ff"
+#define HASH_A "a000000000000000000000000000000000000000000000000000000000000000"
+#define HASH_B "b000000000000000000000000000000000000000000000000000000000000000"
+
+static void fixture(void) {
+  sql_ok("DELETE FROM deployments; DELETE FROM profiles; DELETE FROM cas; DELETE FROM devices");
+  sql_ok("INSERT INTO cas (id, name, type, url, api_token_sealed, profile_id) VALUES "
+         "('" CA "', 'ca', 'digicert', 'http://127.0.0.1:1', 'x', 'p')");
+  sql_ok("INSERT INTO profiles (name, ca_id, common_name, seat_id, key_mode) VALUES "
+         "('zeta', '" CA "', 'cn-z', 'seat', 'server'), ('alpha', '" CA
+         "', 'cn-a', 'seat', 'device')");
+  sql_ok("INSERT INTO devices (id, serial, name, token_hash) VALUES "
+         "('" DEV_A "', 'SN-A', 'Laptop A', '" HASH_A "'), ('" DEV_B "', 'SN-B', '', '" HASH_B
+         "')");
+  sql_ok("INSERT INTO deployments (device_id, profile_id) SELECT '" DEV_A "', id FROM profiles");
+}
+
+static void load_finds_device_and_deployments_by_profile_name(void **state) {
+  (void)state;
+  fixture();
+  char wal_before[64], wal_after[64];
+  sql_text("SELECT pg_current_wal_insert_lsn()", wal_before, sizeof(wal_before));
+  db_device_identity dev;
+  db_deployment *rows = NULL;
+  int n = -1;
+  assert_int_equal(db_device_checkin_load(conn, HASH_A, &dev, &rows, &n), 1);
+  assert_string_equal(dev.id, DEV_A);
+  assert_string_equal(dev.serial, "SN-A");
+  assert_string_equal(dev.name, "Laptop A");
+  assert_string_equal(dev.token_hash, HASH_A);
+  assert_int_equal(n, 2);
+  assert_string_equal(rows[0].profile_name, "alpha");
+  assert_string_equal(rows[0].key_mode, "device");
+  assert_string_equal(rows[0].common_name, "cn-a");
+  assert_string_equal(rows[1].profile_name, "zeta");
+  assert_string_equal(rows[1].device_id, DEV_A);
+  assert_int_equal(rows[1].status, STATUS_PENDING);
+  assert_int_equal(rows[1].generation, 1);
+  free(rows);
+  sql_text("SELECT pg_current_wal_insert_lsn()", wal_after, sizeof(wal_after));
+  assert_string_equal(wal_before, wal_after); /* a check-in's read writes nothing */
+}
+
+static void load_device_without_deployments_and_unknown_hash(void **state) {
+  (void)state;
+  fixture();
+  db_device_identity dev;
+  db_deployment *rows = NULL;
+  int n = -1;
+  assert_int_equal(db_device_checkin_load(conn, HASH_B, &dev, &rows, &n), 1);
+  assert_string_equal(dev.id, DEV_B);
+  assert_int_equal(n, 0);
+  assert_non_null(rows); /* always allocated, so the caller frees once */
+  free(rows);
+  rows = NULL;
+  n = -1;
+  assert_int_equal(db_device_checkin_load(
+                       conn, "c000000000000000000000000000000000000000000000000000000000000000",
+                       &dev, &rows, &n),
+                   0);
+  assert_int_equal(n, 0);
+  free(rows);
+}
+
+static void touch_sets_newest_time_forward_only(void **state) {
+  (void)state;
+  fixture();
+  char v[64];
+  /* A twice (ages 30 s and 5 s: the newer wins), B once, a deleted device */
+  assert_int_equal(db_device_touch(conn, "{" DEV_A "," DEV_B "," DEV_A "," GONE "}", "{30,60,5,1}"),
+                   2);
+  sql_text(
+      "SELECT round(extract(epoch FROM now() - last_checkin_at)) FROM devices WHERE id = '" DEV_A
+      "'",
+      v, sizeof(v));
+  assert_string_equal(v, "5");
+  sql_text(
+      "SELECT round(extract(epoch FROM now() - last_checkin_at)) FROM devices WHERE id = '" DEV_B
+      "'",
+      v, sizeof(v));
+  assert_string_equal(v, "60");
+  /* an older contact (another instance's late batch) does not move it back */
+  assert_int_equal(db_device_touch(conn, "{" DEV_A "}", "{120}"), 0);
+  sql_text(
+      "SELECT round(extract(epoch FROM now() - last_checkin_at)) FROM devices WHERE id = '" DEV_A
+      "'",
+      v, sizeof(v));
+  assert_string_equal(v, "5");
+  /* a newer one does */
+  assert_int_equal(db_device_touch(conn, "{" DEV_A "}", "{0}"), 1);
+  sql_text(
+      "SELECT round(extract(epoch FROM now() - last_checkin_at)) FROM devices WHERE id = '" DEV_A
+      "'",
+      v, sizeof(v));
+  assert_string_equal(v, "0");
+  /* an empty batch is a no-op, a malformed one an error, not a crash */
+  assert_int_equal(db_device_touch(conn, "{}", "{}"), 0);
+  assert_true(db_device_touch(conn, "{not-a-uuid}", "{1}") < 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(load_finds_device_and_deployments_by_profile_name),
+      cmocka_unit_test(load_device_without_deployments_and_unknown_hash),
+      cmocka_unit_test(touch_sets_newest_time_forward_only),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
