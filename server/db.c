@@ -38,8 +38,7 @@ db_conn *db_connect(const char *conninfo) {
     return NULL;
   c->pg = pg_open(conninfo);
   if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
-    log_fail("cannot connect to PostgreSQL: %s",
-             c->pg ? PQerrorMessage(c->pg) : "out of memory");
+    log_fail("cannot connect to PostgreSQL: %s", c->pg ? PQerrorMessage(c->pg) : "out of memory");
     PQfinish(c->pg);
     free(c);
     return NULL;
@@ -232,6 +231,16 @@ PGresult *db_exec(db_conn *c, db_stmt *s, int nparams, const char *const *params
   log_failure(c, s->name, res);
   PQclear(res);
   return NULL;
+}
+
+int db_exec_count(db_conn *c, db_stmt *s, int nparams, const char *const *params) {
+  int rc;
+  PGresult *res = db_exec(c, s, nparams, params, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res) > 0 ? (int)strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+  PQclear(res);
+  return n;
 }
 
 int db_exec_simple(db_conn *c, const char *sql) {

@@ -105,14 +105,8 @@ int db_device_get(db_conn *c, const char *id, db_device *out) {
 }
 
 int db_device_delete(db_conn *c, const char *id, const char *actor) {
-  int rc;
   const char *p[] = {id, actor};
-  PGresult *res = db_exec(c, &device_delete, 2, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
-  PQclear(res);
-  return n;
+  return db_exec_count(c, &device_delete, 2, p);
 }
 
 static void row_to_event(const PGresult *res, int row, db_history_event *e) {

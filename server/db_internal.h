@@ -42,6 +42,10 @@ struct db_conn {
  * logged unless it is an expected constraint violation, SQLSTATE class 23). */
 PGresult *db_exec(db_conn *conn, db_stmt *stmt, int nparams, const char *const *params, int *rc);
 
+/* Runs a statement whose answer is one number (a count): returns it (0
+ * when there is no row), or a DB_*_ERROR. */
+int db_exec_count(db_conn *conn, db_stmt *stmt, int nparams, const char *const *params);
+
 /* Runs plain SQL text without parameters (migrations, transaction control).
  * Returns 0 or a DB_*_ERROR. */
 int db_exec_simple(db_conn *conn, const char *sql);

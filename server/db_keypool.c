@@ -42,24 +42,12 @@ int db_keypool_put(db_conn *c, const char *sealed) {
 }
 
 int db_keypool_count(db_conn *c) {
-  int rc;
-  PGresult *res = db_exec(c, &keypool_count, 0, NULL, &rc);
-  if (res == NULL)
-    return rc;
-  int n = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
-  PQclear(res);
-  return n;
+  return db_exec_count(c, &keypool_count, 0, NULL);
 }
 
 int db_keypool_upcoming(db_conn *c, int hours) {
-  int rc;
   char h[16];
   snprintf(h, sizeof(h), "%d", hours);
   const char *p[] = {h};
-  PGresult *res = db_exec(c, &keypool_upcoming, 1, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
-  PQclear(res);
-  return n;
+  return db_exec_count(c, &keypool_upcoming, 1, p);
 }

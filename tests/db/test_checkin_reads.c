@@ -19,29 +19,7 @@
 
 #include "db_deployments.h"
 #include "db_enroll.h"
-#include "db_internal.h"
-#include "db_migrate.h"
-
-static db_conn *conn;
-
-static int setup(void **state) {
-  (void)state;
-  const char *url = getenv("CERTDEPLOY_TEST_DATABASE_URL");
-  if (url == NULL) {
-    fprintf(stderr, "CERTDEPLOY_TEST_DATABASE_URL is not set (run through tests/run.sh)\n");
-    return -1;
-  }
-  if (db_migrate(url) != 0)
-    return -1;
-  conn = db_connect(url);
-  return conn ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  db_disconnect(&conn);
-  return 0;
-}
+#include "db_fixture.h"
 
 static void sql_ok(const char *sql) {
   if (db_exec_simple(conn, sql) != 0)
@@ -166,5 +144,5 @@ int main(void) {
       cmocka_unit_test(load_device_without_deployments_and_unknown_hash),
       cmocka_unit_test(touch_sets_newest_time_forward_only),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, db_fixture_setup, db_fixture_teardown);
 }

@@ -11,30 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "db_internal.h"
-#include "db_migrate.h"
+#include "db_fixture.h"
 #include "state.h"
-
-static db_conn *conn;
-
-static int setup(void **state) {
-  (void)state;
-  const char *url = getenv("CERTDEPLOY_TEST_DATABASE_URL");
-  if (url == NULL) {
-    fprintf(stderr, "CERTDEPLOY_TEST_DATABASE_URL is not set (run through tests/run.sh)\n");
-    return -1;
-  }
-  if (db_migrate(url) != 0)
-    return -1;
-  conn = db_connect(url);
-  return conn ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  db_disconnect(&conn);
-  return 0;
-}
 
 static void sql_ok(const char *sql) {
   if (db_exec_simple(conn, sql) != 0)
@@ -63,8 +41,9 @@ static char *sql_value(const char *sql) {
 
 static void fixture(void) {
   sql_ok("DELETE FROM deployments; DELETE FROM profiles; DELETE FROM cas; DELETE FROM devices");
-  sql_ok("INSERT INTO cas (id, name, type, url, api_token_sealed, profile_id) VALUES "
-         "('33333333-3333-4333-8333-333333333333', 'ca', 'digicert', 'http://127.0.0.1:1', 'x', 'p')");
+  sql_ok(
+      "INSERT INTO cas (id, name, type, url, api_token_sealed, profile_id) VALUES "
+      "('33333333-3333-4333-8333-333333333333', 'ca', 'digicert', 'http://127.0.0.1:1', 'x', 'p')");
   sql_ok("INSERT INTO profiles (id, name, ca_id, common_name, seat_id) VALUES "
          "('" PROF "', 'wifi', '33333333-3333-4333-8333-333333333333', 'cn', 'seat')");
   sql_ok("INSERT INTO devices (id, serial, token_hash) VALUES ('" DEV "', 'SN1', "
@@ -138,9 +117,13 @@ static void trigger_table_mirrors_state_machine(void **state) {
   for (int from = 0; from < STATUS_COUNT; from++)
     for (int ev = 0; ev < EVENT_COUNT; ev++)
       for (int bits = 0; bits < 16; bits++) {
-        state_input in = {.from = (deployment_status)from, .event = (state_event)ev,
-                          .issued = bits & 1, .attempts = (bits & 2) ? 4 : 0, .max_attempts = 5,
-                          .generation_matches = (bits & 4) != 0, .sha_matches = (bits & 8) != 0};
+        state_input in = {.from = (deployment_status)from,
+                          .event = (state_event)ev,
+                          .issued = bits & 1,
+                          .attempts = (bits & 2) ? 4 : 0,
+                          .max_attempts = 5,
+                          .generation_matches = (bits & 4) != 0,
+                          .sha_matches = (bits & 8) != 0};
         state_result r = state_decide(&in);
         if (r.outcome == OUTCOME_APPLY)
           applied[from][r.to][r.new_generation] = 1;
@@ -174,5 +157,5 @@ int main(void) {
       cmocka_unit_test(history_is_append_only),
       cmocka_unit_test(trigger_table_mirrors_state_machine),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, db_fixture_setup, db_fixture_teardown);
 }

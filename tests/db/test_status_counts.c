@@ -16,31 +16,8 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "db_internal.h"
-#include "db_migrate.h"
+#include "db_fixture.h"
 #include "db_status.h"
-
-static db_conn *conn;
-static const char *url;
-
-static int setup(void **state) {
-  (void)state;
-  url = getenv("CERTDEPLOY_TEST_DATABASE_URL");
-  if (url == NULL) {
-    fprintf(stderr, "CERTDEPLOY_TEST_DATABASE_URL is not set (run through tests/run.sh)\n");
-    return -1;
-  }
-  if (db_migrate(url) != 0)
-    return -1;
-  conn = db_connect(url);
-  return conn ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  db_disconnect(&conn);
-  return 0;
-}
 
 static void sql_on(db_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sql_on(db_conn *c, const char *fmt, ...) {
@@ -345,7 +322,7 @@ static void different_stripes_do_not_block(void **state) {
                                    "deployment_counts_stripe(device_id) LIMIT 2");
   assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
   assert_int_equal(PQntuples(res), 2);
-  db_conn *other = db_connect(url);
+  db_conn *other = db_connect(db_fixture_url);
   assert_non_null(other);
   sql_ok("BEGIN");
   sql_ok("UPDATE deployments SET status = 'verifying'" ROW, PQgetvalue(res, 0, 0),
@@ -366,5 +343,5 @@ int main(void) {
       cmocka_unit_test(unknown_profile_is_zero_rows),
       cmocka_unit_test(different_stripes_do_not_block),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, db_fixture_setup, db_fixture_teardown);
 }
