@@ -15,18 +15,12 @@
   "d.status = 'pending' AND d.issued_generation IS DISTINCT FROM d.generation "                    \
   "AND (p.key_mode = 'server' OR d.csr_generation = d.generation) "
 
-/* The claim also takes a pre-made key from the pool for server key mode
- * (one round trip and one commit fewer per issuance; a key taken by a
- * claim that dies is simply never used). */
 DB_STMT(claim_next,
-        "WITH c AS (SELECT d.device_id, d.profile_id, p.key_mode FROM deployments d "
+        "WITH c AS (SELECT d.device_id, d.profile_id FROM deployments d "
         "           JOIN profiles p ON p.id = d.profile_id WHERE " DUE_CONDITION
         "           AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now()) "
         "           AND (d.claimed_until IS NULL OR d.claimed_until < now()) "
-        "           ORDER BY d.next_attempt_at NULLS FIRST LIMIT 1 FOR UPDATE OF d SKIP LOCKED), "
-        "k AS (DELETE FROM key_pool WHERE id = (SELECT id FROM key_pool ORDER BY id LIMIT 1 "
-        "      FOR UPDATE SKIP LOCKED) AND EXISTS (SELECT 1 FROM c WHERE c.key_mode = 'server') "
-        "      RETURNING key_sealed) "
+        "           ORDER BY d.next_attempt_at NULLS FIRST LIMIT 1 FOR UPDATE OF d SKIP LOCKED) "
         "UPDATE deployments d SET claimed_until = now() + make_interval(secs => $1::bigint), "
         "claim_id = gen_random_uuid() "
         "FROM c, profiles p, cas, devices dev "
@@ -34,10 +28,11 @@ DB_STMT(claim_next,
         "AND cas.id = p.ca_id AND dev.id = d.device_id "
         "RETURNING d.device_id, d.profile_id, d.generation, d.attempts, p.key_mode, d.csr, "
         "p.common_name, coalesce(p.user_principal_names[1], ''), p.seat_id, dev.serial, dev.name, "
-        "cas.name, cas.url, cas.api_token_sealed, cas.profile_id, cas.ca_certificate, "
-        DB_TS("d.installed_not_after") ", "
-        "coalesce(now() BETWEEN d.installed_not_before AND d.installed_not_after, false), "
-        "d.claim_id, (SELECT key_sealed FROM k)");
+        "cas.name, cas.url, cas.api_token_sealed, cas.profile_id, cas.ca_certificate, " DB_TS(
+            "d.installed_not_after") ", "
+                                     "coalesce(now() BETWEEN d.installed_not_before AND "
+                                     "d.installed_not_after, false), "
+                                     "d.claim_id");
 
 DB_STMT(claim_confirm,
         "UPDATE deployments SET claimed_until = now() + make_interval(secs => $4::bigint) "
@@ -48,21 +43,20 @@ DB_STMT(claim_confirm,
 DB_STMT(claim_drop, "UPDATE deployments SET claimed_until = NULL, claim_id = NULL "
                     "WHERE device_id = $1::uuid AND profile_id = $2::uuid AND claim_id = $3::uuid");
 
-DB_STMT(renew_due,
-        "WITH due AS (SELECT device_id AS dev, profile_id AS prof FROM deployments "
-        "             WHERE status = 'verified' AND renew_at <= now() ORDER BY renew_at "
-        "             LIMIT $1::int FOR UPDATE SKIP LOCKED), "
-        "u AS (UPDATE deployments d SET " DB_NEW_GENERATION_SET ", detail = 'renewal due', updated_at = now() "
-        "      FROM due WHERE d.device_id = due.dev AND d.profile_id = due.prof "
-        "      RETURNING d.device_id, d.profile_id, d.generation) "
-        "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, 'scheduler', "
-        "'renewal_due', 'verified', 'pending', generation, "
-        "'renewal due: the installed certificate entered its renewal window' FROM u");
+DB_STMT(renew_due, "WITH due AS (SELECT device_id AS dev, profile_id AS prof FROM deployments "
+                   "             WHERE status = 'verified' AND renew_at <= now() ORDER BY renew_at "
+                   "             LIMIT $1::int FOR UPDATE SKIP LOCKED), "
+                   "u AS (UPDATE deployments d SET " DB_NEW_GENERATION_SET
+                   ", detail = 'renewal due', updated_at = now() "
+                   "      FROM due WHERE d.device_id = due.dev AND d.profile_id = due.prof "
+                   "      RETURNING d.device_id, d.profile_id, d.generation) "
+                   "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, 'scheduler', "
+                   "'renewal_due', 'verified', 'pending', generation, "
+                   "'renewal due: the installed certificate entered its renewal window' FROM u");
 
-DB_STMT(next_due,
-        "SELECT extract(epoch FROM min(greatest(coalesce(d.next_attempt_at, now()), "
-        "coalesce(d.claimed_until, now()))) - now()) FROM deployments d "
-        "JOIN profiles p ON p.id = d.profile_id WHERE " DUE_CONDITION);
+DB_STMT(next_due, "SELECT extract(epoch FROM min(greatest(coalesce(d.next_attempt_at, now()), "
+                  "coalesce(d.claimed_until, now()))) - now()) FROM deployments d "
+                  "JOIN profiles p ON p.id = d.profile_id WHERE " DUE_CONDITION);
 
 int db_claim_next(db_conn *c, long lease_seconds, db_claim *out) {
   int rc;
@@ -94,8 +88,7 @@ int db_claim_next(db_conn *c, long lease_seconds, db_claim *out) {
     db_get_text(res, 0, 16, out->installed_not_after, sizeof(out->installed_not_after));
     out->installed_valid = PQgetvalue(res, 0, 17)[0] == 't';
     db_get_text(res, 0, 18, out->claim_id, sizeof(out->claim_id));
-    out->pool_key_sealed = db_get_dup(res, 0, 19);
-    clock_gettime(CLOCK_MONOTONIC, &out->claimed_at);
+    clock_gettime(CLOCK_BOOTTIME, &out->claimed_at);
   }
   PQclear(res);
   return n > 0 ? 1 : 0;
@@ -115,7 +108,6 @@ void db_claim_release(db_claim *cl) {
   free(cl->ca_token_sealed);
   free(cl->ca_profile_id);
   free(cl->ca_certificate);
-  free(cl->pool_key_sealed);
   memset(cl, 0, sizeof(*cl));
 }
 

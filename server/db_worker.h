@@ -14,14 +14,14 @@
 typedef struct db_claim {
   char device_id[40];
   char profile_id[40];
-  char claim_id[40];       /* this worker's claim; outcomes must present it */
-  struct timespec claimed_at; /* CLOCK_MONOTONIC when the lease was taken */
+  char claim_id[40];          /* this worker's claim; outcomes must present it */
+  struct timespec claimed_at; /* CLOCK_BOOTTIME (counts pauses) when the lease was taken */
   int generation;
-  int attempts;               /* CA requests already made for this generation */
+  int attempts; /* CA requests already made for this generation */
   char key_mode[8];
-  char *csr;                  /* device key mode: the device's CSR */
-  char *common_name;          /* templates of the profile */
-  char *upn;                  /* "" when none */
+  char *csr;         /* device key mode: the device's CSR */
+  char *common_name; /* templates of the profile */
+  char *upn;         /* "" when none */
   char *seat_id;
   char *device_serial;
   char *device_name;
@@ -29,11 +29,9 @@ typedef struct db_claim {
   char *ca_url;
   char *ca_token_sealed;
   char *ca_profile_id;
-  char *ca_certificate;       /* NULL when none */
+  char *ca_certificate; /* NULL when none */
   char installed_not_after[24];
-  int installed_valid;        /* the device holds a certificate valid now */
-  char *pool_key_sealed;      /* server key mode: a key taken from the key pool
-                                 with the claim (sealed PEM); NULL when empty */
+  int installed_valid; /* the device holds a certificate valid now */
 } db_claim;
 
 /* Claims the most overdue deployment that needs a CA request (pending,

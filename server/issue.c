@@ -27,18 +27,13 @@ static int expand_all(const db_claim *cl, char **cn, char **upn, char **seat, ch
   return 0;
 }
 
-/* Server key mode: a fresh key (the one the claim took from the pool,
- * else another) and its CSR; the key leaves sealed. */
-static int make_server_key(app *a, db_pool *pool, const db_claim *cl, const char *cn, char **csr,
-                           char **sealed) {
+/* Server key mode: a fresh key and its CSR; the key leaves sealed (a key
+ * from the pool keeps the form it was stored in). */
+static int make_server_key(app *a, db_pool *pool, const char *cn, char **csr, char **sealed) {
   int ret = -1;
   char *pem = NULL;
-  crypto_key *key = cl->pool_key_sealed ? keypool_unseal(a, cl->pool_key_sealed) : NULL;
-  if (key != NULL && (*sealed = strdup(cl->pool_key_sealed)) == NULL)
-    goto out;
-  if (key == NULL && (key = keypool_key(a, pool)) == NULL)
-    goto out;
-  if ((*csr = crypto_csr_create(key, cn)) == NULL)
+  crypto_key *key = keypool_key(a, pool, sealed);
+  if (key == NULL || (*csr = crypto_csr_create(key, cn)) == NULL)
     goto out;
   if (*sealed == NULL) {
     if ((pem = crypto_key_to_pem(key)) == NULL)
@@ -67,12 +62,21 @@ static int record_issued(db_conn *c, const db_claim *cl, const ca_outcome *out, 
   time_format(info.not_after, na);
   snprintf(detail, sizeof(detail), "certificate %s issued; delivered at the next check-in",
            info.serial);
-  db_change ch = {.from = STATUS_PENDING, .generation = cl->generation, .to = STATUS_PENDING,
-                  .event = EVENT_CA_ISSUED, .actor = "worker", .detail = detail,
-                  .attempts = cl->attempts + 1, .claim_id = cl->claim_id};
+  db_change ch = {.from = STATUS_PENDING,
+                  .generation = cl->generation,
+                  .to = STATUS_PENDING,
+                  .event = EVENT_CA_ISSUED,
+                  .actor = "worker",
+                  .detail = detail,
+                  .attempts = cl->attempts + 1,
+                  .claim_id = cl->claim_id};
   db_issued cert = {.serial = out->serial ? out->serial : info.serial,
-                    .pem = out->certificate_pem, .chain = out->chain_pem, .not_before = nb,
-                    .not_after = na, .sha256 = info.sha256, .key_sealed = sealed,
+                    .pem = out->certificate_pem,
+                    .chain = out->chain_pem,
+                    .not_before = nb,
+                    .not_after = na,
+                    .sha256 = info.sha256,
+                    .key_sealed = sealed,
                     .csr = strcmp(cl->key_mode, "server") == 0 ? csr : NULL};
   return db_deployment_issued(c, cl->device_id, cl->profile_id, &ch, &cert);
 }
@@ -82,7 +86,8 @@ static int record_failure(app *a, db_conn *c, const db_claim *cl, ca_class cls,
                           const char *ca_detail, long retry_after) {
   state_input in = {.from = STATUS_PENDING,
                     .event = cls == CA_TRANSIENT ? EVENT_CA_TRANSIENT : EVENT_CA_PERMANENT,
-                    .attempts = cl->attempts, .max_attempts = (int)a->cfg->retry_max_attempts};
+                    .attempts = cl->attempts,
+                    .max_attempts = (int)a->cfg->retry_max_attempts};
   state_result r = state_decide(&in);
   char detail[2048], final[2048];
   long retry = -1;
@@ -98,20 +103,27 @@ static int record_failure(app *a, db_conn *c, const db_claim *cl, ca_class cls,
     unsigned char rnd[4];
     crypto_random_bytes(rnd, sizeof(rnd));
     double u = (double)((unsigned)rnd[0] << 16 | (unsigned)rnd[1] << 8 | rnd[2]) / 16777216.0;
-    retry = retry_delay_seconds(r.attempts, a->cfg->retry_base_seconds,
-                                a->cfg->retry_max_seconds, retry_after, u);
+    retry = retry_delay_seconds(r.attempts, a->cfg->retry_base_seconds, a->cfg->retry_max_seconds,
+                                retry_after, u);
     snprintf(detail, sizeof(detail), "%.1900s (attempt %d of %ld; next in %ld s)", ca_detail,
              r.attempts, a->cfg->retry_max_attempts, retry);
   } else if (cl->installed_valid) {
     size_t n = strlen(ca_detail);
-    snprintf(detail, sizeof(detail), "%.1900s%s The device still holds a valid certificate until %s.",
-             ca_detail, n > 0 && ca_detail[n - 1] == '.' ? "" : ".", cl->installed_not_after);
+    snprintf(detail, sizeof(detail),
+             "%.1900s%s The device still holds a valid certificate until %s.", ca_detail,
+             n > 0 && ca_detail[n - 1] == '.' ? "" : ".", cl->installed_not_after);
   } else {
     snprintf(detail, sizeof(detail), "%s", ca_detail);
   }
-  db_change ch = {.from = STATUS_PENDING, .generation = cl->generation, .to = r.to,
-                  .event = in.event, .actor = "worker", .detail = detail,
-                  .attempts = r.attempts, .failure = r.failure, .retry_in_seconds = retry,
+  db_change ch = {.from = STATUS_PENDING,
+                  .generation = cl->generation,
+                  .to = r.to,
+                  .event = in.event,
+                  .actor = "worker",
+                  .detail = detail,
+                  .attempts = r.attempts,
+                  .failure = r.failure,
+                  .retry_in_seconds = retry,
                   .claim_id = cl->claim_id};
   return db_deployment_apply(c, cl->device_id, cl->profile_id, &ch);
 }
@@ -125,7 +137,7 @@ static int record_failure(app *a, db_conn *c, const db_claim *cl, ca_class cls,
  * renew it if this worker still holds it (unless it is fresh). */
 static int lease_still_ours(app *a, db_pool *pool, const db_claim *cl) {
   struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
+  clock_gettime(CLOCK_BOOTTIME, &now);
   double age = (double)(now.tv_sec - cl->claimed_at.tv_sec) +
                (double)(now.tv_nsec - cl->claimed_at.tv_nsec) / 1e9;
   if (age >= 0 && age < CLAIM_FRESH_SECONDS)
@@ -152,7 +164,8 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
              "The profile uses the unknown variable %s; fix the profile, then resend.",
              bad ? bad : "?");
     out.cls = CA_PERMANENT;
-  } else if (strcmp(cl->key_mode, "server") == 0 && make_server_key(a, pool, cl, cn, &csr, &sealed) != 0) {
+  } else if (strcmp(cl->key_mode, "server") == 0 &&
+             make_server_key(a, pool, cn, &csr, &sealed) != 0) {
     local_failure = 1;
   } else if (crypto_open(a->master_key, cl->ca_token_sealed, &token, &token_len) != 0) {
     snprintf(detail, sizeof(detail),
@@ -161,16 +174,20 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
              cl->ca_name);
     out.cls = CA_PERMANENT;
   } else if (!lease_still_ours(a, pool, cl)) {
-    log_msg(LOG_WARN, "the claim on %s/%s generation %d ran out before the CA call; another "
-                      "worker has it",
+    log_msg(LOG_WARN,
+            "the claim on %s/%s generation %d ran out before the CA call; another "
+            "worker has it",
             cl->device_id, cl->profile_id, cl->generation);
     goto out;
   } else {
-    ca_endpoint ep = {.name = cl->ca_name, .url = cl->ca_url, .api_token = token,
-                      .profile_id = cl->ca_profile_id, .ca_pem = cl->ca_certificate,
+    ca_endpoint ep = {.name = cl->ca_name,
+                      .url = cl->ca_url,
+                      .api_token = token,
+                      .profile_id = cl->ca_profile_id,
+                      .ca_pem = cl->ca_certificate,
                       .timeout_seconds = a->cfg->ca_timeout_seconds};
-    ca_issue_request rq = {.csr_pem = csr ? csr : cl->csr, .common_name = cn, .upn = upn,
-                           .seat_id = seat};
+    ca_issue_request rq = {
+        .csr_pem = csr ? csr : cl->csr, .common_name = cn, .upn = upn, .seat_id = seat};
     ca_issue(&ep, &rq, &out);
     metrics_ca_request(cl->ca_name, out.result_label, out.seconds);
   }
@@ -197,8 +214,9 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
   }
   db_release(pool, c);
   if (rc == 0)
-    log_msg(LOG_WARN, "the outcome for %s/%s generation %d was discarded: the deployment changed "
-                      "meanwhile",
+    log_msg(LOG_WARN,
+            "the outcome for %s/%s generation %d was discarded: the deployment changed "
+            "meanwhile",
             cl->device_id, cl->profile_id, cl->generation);
   else if (rc > 0)
     log_msg(LOG_INFO, "CA request for %s/%s generation %d: %s", cl->device_id, cl->profile_id,

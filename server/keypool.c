@@ -14,19 +14,19 @@
 
 struct keypool {
   app *app;
-  db_pool *db;          /* one connection per refill thread */
+  db_pool *db; /* one connection per refill thread */
   pthread_t *threads;
-  int nthreads;         /* one per CPU */
+  int nthreads; /* one per CPU */
   pthread_mutex_t mu;
   pthread_cond_t wake;
   int stopping;
-  int making;           /* keys this process's threads are making now */
+  int making; /* keys this process's threads are making now */
 };
 
 /* The refill thread of this process, for keypool_key() to wake. */
 static keypool *running;
 
-crypto_key *keypool_unseal(app *a, const char *sealed) {
+static crypto_key *unseal(app *a, const char *sealed) {
   char *pem = NULL;
   size_t len = 0;
   if (crypto_open(a->master_key, sealed, &pem, &len) != 0)
@@ -36,15 +36,19 @@ crypto_key *keypool_unseal(app *a, const char *sealed) {
   return k;
 }
 
-crypto_key *keypool_key(app *a, db_pool *pool) {
+crypto_key *keypool_key(app *a, db_pool *pool, char **sealed) {
   crypto_key *key = NULL;
-  char *sealed = NULL;
+  char *taken = NULL;
+  *sealed = NULL;
   /* any instance takes from the shared pool, even one that does not fill it */
   db_conn *c = db_acquire(pool);
-  if (c != NULL && db_keypool_take(c, &sealed) == 1)
-    key = keypool_unseal(a, sealed);
+  if (c != NULL && db_keypool_take(c, &taken) == 1)
+    key = unseal(a, taken);
   db_release(pool, c);
-  free(sealed);
+  if (key != NULL)
+    *sealed = taken;
+  else
+    free(taken);
   if (running) {
     pthread_mutex_lock(&running->mu);
     pthread_cond_signal(&running->wake);

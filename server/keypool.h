@@ -24,12 +24,9 @@ keypool *keypool_start(app *a);
 void keypool_stop(keypool **kp);
 
 /* A fresh RSA-2048 key: from the shared pool when it has one (whatever
- * this instance's pool size), else generated now. Wakes this instance's
- * refill thread. NULL on failure. */
-crypto_key *keypool_key(app *a, db_pool *pool);
-
-/* The key in a sealed PEM taken from the pool; NULL when it cannot be
- * opened (sealed under another master key) or read. */
-crypto_key *keypool_unseal(app *a, const char *sealed);
+ * this instance's pool size; *sealed is then its sealed PEM as stored,
+ * malloc'd), else generated now (*sealed NULL). Wakes this instance's
+ * refill threads. NULL on failure. */
+crypto_key *keypool_key(app *a, db_pool *pool, char **sealed);
 
 #endif
