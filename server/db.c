@@ -243,6 +243,33 @@ int db_exec_count(db_conn *c, db_stmt *s, int nparams, const char *const *params
   return n;
 }
 
+int db_exec_rows(db_conn *c, db_stmt *s, int nparams, const char *const *params,
+                 const db_row_reader *reader, void **rows) {
+  int rc;
+  *rows = NULL;
+  PGresult *res = db_exec(c, s, nparams, params, &rc);
+  if (res == NULL)
+    return rc;
+  int n = PQntuples(res);
+  unsigned char *elements = calloc((size_t)(n ? n : 1), reader->row_size);
+  if (elements == NULL) {
+    PQclear(res);
+    return DB_HARD_ERROR;
+  }
+  for (int i = 0; i < n; i++) {
+    if (reader->read_row(res, i, elements + (size_t)i * reader->row_size) != 0) {
+      for (int j = 0; reader->release_row != NULL && j <= i; j++)
+        reader->release_row(elements + (size_t)j * reader->row_size);
+      free(elements);
+      PQclear(res);
+      return DB_HARD_ERROR;
+    }
+  }
+  PQclear(res);
+  *rows = elements;
+  return n;
+}
+
 int db_exec_simple(db_conn *c, const char *sql) {
   c->sqlstate[0] = '\0';
   PGresult *res = PQexec(c->pg, sql);

@@ -27,53 +27,47 @@ int db_audit_append(db_conn *c, const char *actor, const char *method, const cha
   return 1;
 }
 
+/* Every string column is NOT NULL, so a NULL copy is a memory failure. */
+static int row_to_event(const PGresult *res, int row, void *out) {
+  db_audit_event *e = out;
+  db_get_text(res, row, 0, e->id, sizeof(e->id));
+  db_get_text(res, row, 1, e->at, sizeof(e->at));
+  e->actor = db_get_dup(res, row, 2);
+  db_get_text(res, row, 3, e->method, sizeof(e->method));
+  e->route = db_get_dup(res, row, 4);
+  e->path = db_get_dup(res, row, 5);
+  e->status = (int)strtol(PQgetvalue(res, row, 6), NULL, 10);
+  e->target = db_get_dup(res, row, 7);
+  e->summary = db_get_dup(res, row, 8);
+  return (e->actor && e->route && e->path && e->target && e->summary) ? 0 : -1;
+}
+
+static void release_event(void *row) {
+  db_audit_event *e = row;
+  free(e->actor);
+  free(e->route);
+  free(e->path);
+  free(e->target);
+  free(e->summary);
+}
+
+static const db_row_reader event_reader = {sizeof(db_audit_event), row_to_event, release_event};
+
 int db_audit_list(db_conn *c, const char *before_id, const char *actor, int limit,
                   db_audit_event **rows) {
-  int rc;
   char lim[16];
   snprintf(lim, sizeof(lim), "%d", limit);
   const char *p[] = {before_id, actor, lim};
-  *rows = NULL;
-  PGresult *res = db_exec(c, &audit_list, 3, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = PQntuples(res);
-  *rows = calloc((size_t)(n ? n : 1), sizeof(db_audit_event));
-  if (*rows == NULL) {
-    PQclear(res);
-    return DB_HARD_ERROR;
-  }
-  for (int i = 0; i < n; i++) {
-    db_audit_event *e = &(*rows)[i];
-    db_get_text(res, i, 0, e->id, sizeof(e->id));
-    db_get_text(res, i, 1, e->at, sizeof(e->at));
-    e->actor = db_get_dup(res, i, 2);
-    db_get_text(res, i, 3, e->method, sizeof(e->method));
-    e->route = db_get_dup(res, i, 4);
-    e->path = db_get_dup(res, i, 5);
-    e->status = (int)strtol(PQgetvalue(res, i, 6), NULL, 10);
-    e->target = db_get_dup(res, i, 7);
-    e->summary = db_get_dup(res, i, 8);
-    if (!e->actor || !e->route || !e->path || !e->target || !e->summary) {
-      PQclear(res);
-      db_audit_rows_free(*rows, n);
-      *rows = NULL;
-      return DB_HARD_ERROR;
-    }
-  }
-  PQclear(res);
+  void *found;
+  int n = db_exec_rows(c, &audit_list, 3, p, &event_reader, &found);
+  *rows = found;
   return n;
 }
 
 void db_audit_rows_free(db_audit_event *rows, int n) {
   if (rows == NULL)
     return;
-  for (int i = 0; i < n; i++) {
-    free(rows[i].actor);
-    free(rows[i].route);
-    free(rows[i].path);
-    free(rows[i].target);
-    free(rows[i].summary);
-  }
+  for (int i = 0; i < n; i++)
+    release_event(&rows[i]);
   free(rows);
 }

@@ -44,7 +44,10 @@ static int col_int(const PGresult *res, int row, int col) {
   return (end == t || v < 0 || v > 1000000000) ? 0 : (int)v;
 }
 
-static void row_to_ca(const PGresult *res, int row, db_ca *ca) {
+/* Returns -1 when an owned string could not be copied; the caller still
+ * releases *out. */
+static int row_to_ca(const PGresult *res, int row, void *out) {
+  db_ca *ca = out;
   memset(ca, 0, sizeof(*ca));
   db_get_text(res, row, 0, ca->id, sizeof(ca->id));
   db_get_text(res, row, 1, ca->name, sizeof(ca->name));
@@ -56,24 +59,24 @@ static void row_to_ca(const PGresult *res, int row, db_ca *ca) {
   db_get_text(res, row, 7, ca->created_at, sizeof(ca->created_at));
   db_get_text(res, row, 8, ca->updated_at, sizeof(ca->updated_at));
   ca->profiles_using = col_int(res, row, 9);
+  int complete = (ca->api_token_sealed != NULL || PQgetisnull(res, row, 5)) &&
+                 (ca->ca_certificate != NULL || PQgetisnull(res, row, 6));
+  return complete ? 0 : -1;
 }
 
-/* Rows whose owned strings failed to copy are a memory failure. */
-static int row_complete(const PGresult *res, int row, const db_ca *ca) {
-  return (ca->api_token_sealed != NULL || PQgetisnull(res, row, 5)) &&
-         (ca->ca_certificate != NULL || PQgetisnull(res, row, 6));
+static void release_ca_row(void *row) {
+  db_ca_release(row);
 }
+
+static const db_row_reader ca_reader = {sizeof(db_ca), row_to_ca, release_ca_row};
 
 /* Fills *out from the first row of res, if any. Returns rows (0/1) or
  * DB_HARD_ERROR after a memory failure. Clears res. */
 static int one_ca(PGresult *res, db_ca *out) {
   int n = PQntuples(res) > 0 ? 1 : 0;
-  if (n) {
-    row_to_ca(res, 0, out);
-    if (!row_complete(res, 0, out)) {
-      db_ca_release(out);
-      n = DB_HARD_ERROR;
-    }
+  if (n && row_to_ca(res, 0, out) != 0) {
+    db_ca_release(out);
+    n = DB_HARD_ERROR;
   }
   PQclear(res);
   return n;
@@ -119,30 +122,12 @@ int db_ca_get(db_conn *c, const char *id, db_ca *out) {
 
 int db_ca_list(db_conn *c, const char *after_created, const char *after_id, int limit,
                db_ca **rows) {
-  int rc;
   char lim[16];
   snprintf(lim, sizeof(lim), "%d", limit);
   const char *p[] = {after_created, after_id, lim};
-  *rows = NULL;
-  PGresult *res = db_exec(c, &cas_list, 3, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = PQntuples(res);
-  *rows = calloc((size_t)(n ? n : 1), sizeof(db_ca));
-  if (*rows == NULL) {
-    PQclear(res);
-    return DB_HARD_ERROR;
-  }
-  for (int i = 0; i < n; i++) {
-    row_to_ca(res, i, &(*rows)[i]);
-    if (!row_complete(res, i, &(*rows)[i])) {
-      db_ca_list_free(*rows, i + 1);
-      *rows = NULL;
-      PQclear(res);
-      return DB_HARD_ERROR;
-    }
-  }
-  PQclear(res);
+  void *found;
+  int n = db_exec_rows(c, &cas_list, 3, p, &ca_reader, &found);
+  *rows = found;
   return n;
 }
 

@@ -57,7 +57,8 @@ DB_STMT(history_list, "SELECT h.id, " DB_TS_US(
                                   "WHERE h.device_id = $1::uuid AND h.profile_id = $2::uuid "
                                   "AND h.id > coalesce($3::bigint, 0) ORDER BY h.id LIMIT $4::int");
 
-static void row_to_device(const PGresult *res, int row, db_device *d) {
+static int row_to_device(const PGresult *res, int row, void *out) {
+  db_device *d = out;
   db_get_text(res, row, 0, d->id, sizeof(d->id));
   db_get_text(res, row, 1, d->serial, sizeof(d->serial));
   db_get_text(res, row, 2, d->name, sizeof(d->name));
@@ -67,27 +68,19 @@ static void row_to_device(const PGresult *res, int row, db_device *d) {
   d->verifying = (int)strtol(PQgetvalue(res, row, 6), NULL, 10);
   d->verified = (int)strtol(PQgetvalue(res, row, 7), NULL, 10);
   d->failed = (int)strtol(PQgetvalue(res, row, 8), NULL, 10);
+  return 0;
 }
+
+static const db_row_reader device_reader = {sizeof(db_device), row_to_device, NULL};
 
 int db_device_list(db_conn *c, const db_device_filter *f, const char *after_enrolled,
                    const char *after_id, int limit, db_device **rows) {
-  int rc;
   char lim[16];
   snprintf(lim, sizeof(lim), "%d", limit);
   const char *p[] = {after_enrolled, after_id, f->status, f->profile_id, f->q, lim};
-  *rows = NULL;
-  PGresult *res = db_exec(c, &device_list, 6, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = PQntuples(res);
-  *rows = calloc((size_t)(n ? n : 1), sizeof(db_device));
-  if (*rows == NULL) {
-    PQclear(res);
-    return DB_HARD_ERROR;
-  }
-  for (int i = 0; i < n; i++)
-    row_to_device(res, i, &(*rows)[i]);
-  PQclear(res);
+  void *found;
+  int n = db_exec_rows(c, &device_list, 6, p, &device_reader, &found);
+  *rows = found;
   return n;
 }
 
@@ -109,7 +102,8 @@ int db_device_delete(db_conn *c, const char *id, const char *actor) {
   return db_exec_count(c, &device_delete, 2, p);
 }
 
-static void row_to_event(const PGresult *res, int row, db_history_event *e) {
+static int row_to_event(const PGresult *res, int row, void *out) {
+  db_history_event *e = out;
   db_get_text(res, row, 0, e->id, sizeof(e->id));
   db_get_text(res, row, 1, e->at, sizeof(e->at));
   db_get_text(res, row, 2, e->actor, sizeof(e->actor));
@@ -118,26 +112,18 @@ static void row_to_event(const PGresult *res, int row, db_history_event *e) {
   db_get_text(res, row, 5, e->to, sizeof(e->to));
   e->generation = (int)strtol(PQgetvalue(res, row, 6), NULL, 10);
   db_get_text(res, row, 7, e->detail, sizeof(e->detail));
+  return 0;
 }
+
+static const db_row_reader event_reader = {sizeof(db_history_event), row_to_event, NULL};
 
 int db_history_list(db_conn *c, const char *device_id, const char *profile_id, const char *after_id,
                     int limit, db_history_event **rows) {
-  int rc;
   char lim[16];
   snprintf(lim, sizeof(lim), "%d", limit);
   const char *p[] = {device_id, profile_id, after_id, lim};
-  *rows = NULL;
-  PGresult *res = db_exec(c, &history_list, 4, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = PQntuples(res);
-  *rows = calloc((size_t)(n ? n : 1), sizeof(db_history_event));
-  if (*rows == NULL) {
-    PQclear(res);
-    return DB_HARD_ERROR;
-  }
-  for (int i = 0; i < n; i++)
-    row_to_event(res, i, &(*rows)[i]);
-  PQclear(res);
+  void *found;
+  int n = db_exec_rows(c, &history_list, 4, p, &event_reader, &found);
+  *rows = found;
   return n;
 }

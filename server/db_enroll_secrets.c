@@ -16,11 +16,15 @@ DB_STMT(enroll_secret_list, "SELECT " SECRET_COLUMNS " FROM enroll_secrets "
                             "ORDER BY created_at, id LIMIT $3::int");
 DB_STMT(enroll_secret_delete, "DELETE FROM enroll_secrets WHERE id = $1::uuid");
 
-static void row_to_secret(const PGresult *res, int row, db_enroll_secret *s) {
+static int row_to_secret(const PGresult *res, int row, void *out) {
+  db_enroll_secret *s = out;
   db_get_text(res, row, 0, s->id, sizeof(s->id));
   db_get_text(res, row, 1, s->name, sizeof(s->name));
   db_get_text(res, row, 2, s->created_at, sizeof(s->created_at));
+  return 0;
 }
+
+static const db_row_reader secret_reader = {sizeof(db_enroll_secret), row_to_secret, NULL};
 
 int db_enroll_secret_insert(db_conn *c, const char *name, const char *secret_hash,
                             db_enroll_secret *out) {
@@ -36,23 +40,12 @@ int db_enroll_secret_insert(db_conn *c, const char *name, const char *secret_has
 
 int db_enroll_secret_list(db_conn *c, const char *after_created, const char *after_id, int limit,
                           db_enroll_secret **rows) {
-  int rc;
   char lim[16];
   snprintf(lim, sizeof(lim), "%d", limit);
   const char *p[] = {after_created, after_id, lim};
-  *rows = NULL;
-  PGresult *res = db_exec(c, &enroll_secret_list, 3, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = PQntuples(res);
-  *rows = calloc((size_t)(n ? n : 1), sizeof(db_enroll_secret));
-  if (*rows == NULL) {
-    PQclear(res);
-    return DB_HARD_ERROR;
-  }
-  for (int i = 0; i < n; i++)
-    row_to_secret(res, i, &(*rows)[i]);
-  PQclear(res);
+  void *found;
+  int n = db_exec_rows(c, &enroll_secret_list, 3, p, &secret_reader, &found);
+  *rows = found;
   return n;
 }
 

@@ -17,7 +17,7 @@
 typedef struct db_stmt {
   const char *name; /* unique statement name */
   const char *sql;
-  int id;           /* assigned on first use; -1 before */
+  int id; /* assigned on first use; -1 before */
 } db_stmt;
 
 #define DB_STMT(var, text) static db_stmt var = {#var, text, -1}
@@ -25,14 +25,13 @@ typedef struct db_stmt {
 /* RFC 3339 UTC text of a timestamptz column, to the second or (for keyset
  * cursors, which must round-trip exactly) to the microsecond. */
 #define DB_TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define DB_TS_US(col)                                                                              \
-  "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define DB_TS_US(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 struct db_conn {
   PGconn *pg;
   unsigned char prepared[DB_MAX_STATEMENTS / 8]; /* bit per statement id */
   char sqlstate[6];
-  int broken;       /* reconnect before the next use */
+  int broken; /* reconnect before the next use */
   int in_tx;
 };
 
@@ -45,6 +44,25 @@ PGresult *db_exec(db_conn *conn, db_stmt *stmt, int nparams, const char *const *
 /* Runs a statement whose answer is one number (a count): returns it (0
  * when there is no row), or a DB_*_ERROR. */
 int db_exec_count(db_conn *conn, db_stmt *stmt, int nparams, const char *const *params);
+
+/* How db_exec_rows turns one result row into one element of a list. */
+typedef struct db_row_reader {
+  size_t row_size; /* sizeof one element */
+  /* Fills `out` (zeroed) from row `row` of res. Returns 0, or -1 when a copy
+   * it owns could not be allocated. */
+  int (*read_row)(const PGresult *res, int row, void *out);
+  /* Frees what one element owns, for elements read before a failure; NULL
+   * when elements own nothing. */
+  void (*release_row)(void *row);
+} db_row_reader;
+
+/* Runs a statement that returns a list and reads every row with reader
+ * into a malloc'd array, at least one element long, so the caller frees
+ * *rows whatever the count (*rows is NULL on error). Returns the row count
+ * or a DB_*_ERROR; a failed read_row is a DB_HARD_ERROR, after which the
+ * rows already read are released and freed here. */
+int db_exec_rows(db_conn *conn, db_stmt *stmt, int nparams, const char *const *params,
+                 const db_row_reader *reader, void **rows);
 
 /* Runs plain SQL text without parameters (migrations, transaction control).
  * Returns 0 or a DB_*_ERROR. */

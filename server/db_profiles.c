@@ -63,7 +63,8 @@ static int col_int(const PGresult *res, int row, int col) {
   return (end == t || v < 0 || v > 1000000000) ? 0 : (int)v;
 }
 
-static void row_to_profile(const PGresult *res, int row, db_profile *p) {
+static int row_to_profile(const PGresult *res, int row, void *out) {
+  db_profile *p = out;
   memset(p, 0, sizeof(*p));
   db_get_text(res, row, 0, p->id, sizeof(p->id));
   db_get_text(res, row, 1, p->name, sizeof(p->name));
@@ -82,7 +83,10 @@ static void row_to_profile(const PGresult *res, int row, db_profile *p) {
   p->verifying = col_int(res, row, 13);
   p->verified = col_int(res, row, 14);
   p->failed = col_int(res, row, 15);
+  return 0;
 }
+
+static const db_row_reader profile_reader = {sizeof(db_profile), row_to_profile, NULL};
 
 /* The eight parameters shared by insert and update. */
 static void fields_params(const db_profile_fields *f, char renew[16], const char *p[8]) {
@@ -139,23 +143,12 @@ int db_profile_lock(db_conn *c, const char *id) {
 
 int db_profile_list(db_conn *c, const char *after_created, const char *after_id, int limit,
                     db_profile **rows) {
-  int rc;
   char lim[16];
   snprintf(lim, sizeof(lim), "%d", limit);
   const char *p[] = {after_created, after_id, lim};
-  *rows = NULL;
-  PGresult *res = db_exec(c, &profiles_list, 3, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = PQntuples(res);
-  *rows = calloc((size_t)(n ? n : 1), sizeof(db_profile));
-  if (*rows == NULL) {
-    PQclear(res);
-    return DB_HARD_ERROR;
-  }
-  for (int i = 0; i < n; i++)
-    row_to_profile(res, i, &(*rows)[i]);
-  PQclear(res);
+  void *found;
+  int n = db_exec_rows(c, &profiles_list, 3, p, &profile_reader, &found);
+  *rows = found;
   return n;
 }
 
