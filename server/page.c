@@ -108,6 +108,23 @@ json_t *page_cursor(const char *key, const char *id) {
   return json_string(hex);
 }
 
+void page_reply(reply *rep, const page_list *list, int limit, const void *rows, int fetched,
+                const void *cursor_arg) {
+  if (fetched < 0) {
+    reply_db_error(rep, fetched);
+    return;
+  }
+  const unsigned char *row = rows;
+  int shown = fetched > limit ? limit : fetched;
+  json_t *array = json_array();
+  for (int i = 0; i < shown; i++)
+    json_array_append_new(array, list->row_json(row + (size_t)i * list->row_size));
+  json_t *next = fetched > limit
+                     ? list->row_cursor(row + (size_t)(shown - 1) * list->row_size, cursor_arg)
+                     : json_null();
+  reply_json(rep, 200, json_pack("{s:o, s:o}", list->name, array, "next_cursor", next));
+}
+
 const char *page_key(const page *pg) {
   return pg->after_key[0] ? pg->after_key : NULL;
 }

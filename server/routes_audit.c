@@ -80,13 +80,23 @@ static int parse_cursor(const char *text, char *out, size_t len) {
   return 0;
 }
 
-static json_t *event_json(const db_audit_event *e) {
+static json_t *event_json(const void *row) {
+  const db_audit_event *e = row;
   json_t *target = json_loads(e->target, 0, NULL);
   return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:s}", "id", e->id, "at", e->at,
                    "actor", e->actor, "method", e->method, "route", e->route, "path", e->path,
                    "status", e->status, "target", target ? target : json_object(), "summary",
                    e->summary);
 }
+
+/* This list's cursor is the plain decimal id (see parse_cursor). */
+static json_t *event_cursor(const void *row, const void *unused) {
+  const db_audit_event *e = row;
+  (void)unused;
+  return json_string(e->id);
+}
+
+static const page_list audit_page = {"events", sizeof(db_audit_event), event_json, event_cursor};
 
 /* GET /api/v1/audit?limit=&cursor=&actor= -> newest first. */
 void audit_list(request *req, reply *rep) {
@@ -121,15 +131,6 @@ void audit_list(request *req, reply *rep) {
     return;
   db_audit_event *rows = NULL;
   int n = db_audit_list(c, before[0] ? before : NULL, actor, limit + 1, &rows);
-  if (n < 0) {
-    reply_db_error(rep, n);
-    return;
-  }
-  json_t *list = json_array();
-  int shown = n > limit ? limit : n;
-  for (int i = 0; i < shown; i++)
-    json_array_append_new(list, event_json(&rows[i]));
-  json_t *next = n > limit ? json_string(rows[shown - 1].id) : json_null();
-  reply_json(rep, 200, json_pack("{s:o, s:o}", "events", list, "next_cursor", next));
+  page_reply(rep, &audit_page, limit, rows, n, NULL);
   db_audit_rows_free(rows, n);
 }

@@ -24,13 +24,20 @@
  * means "unchanged". */
 #define CA_TOKEN_MASK "********"
 
-static json_t *ca_json(const db_ca *ca) {
+static json_t *ca_json(const void *row) {
+  const db_ca *ca = row;
   return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:i}", "id", ca->id, "name",
                    ca->name, "type", ca->type, "url", ca->url, "profile_id", ca->profile_id,
                    "api_token", CA_TOKEN_MASK, "ca_certificate",
                    ca->ca_certificate ? json_string(ca->ca_certificate) : json_null(), "created_at",
                    ca->created_at, "updated_at", ca->updated_at, "profiles_using",
                    ca->profiles_using);
+}
+
+static json_t *ca_cursor(const void *row, const void *unused) {
+  const db_ca *ca = row;
+  (void)unused;
+  return page_cursor(ca->created_at, ca->id);
 }
 
 /* Wipes the parsed copy of a secret string inside a request body before
@@ -186,6 +193,8 @@ out:
   json_decref(body);
 }
 
+static const page_list cas_page = {"cas", sizeof(db_ca), ca_json, ca_cursor};
+
 /* GET /api/v1/cas?limit=&cursor= */
 void cas_list(request *req, reply *rep) {
   page pg;
@@ -196,17 +205,7 @@ void cas_list(request *req, reply *rep) {
     return;
   db_ca *rows = NULL;
   int n = db_ca_list(c, page_key(&pg), page_id(&pg), pg.limit + 1, &rows);
-  if (n < 0) {
-    reply_db_error(rep, n);
-    return;
-  }
-  json_t *list = json_array();
-  int shown = n > pg.limit ? pg.limit : n;
-  for (int i = 0; i < shown; i++)
-    json_array_append_new(list, ca_json(&rows[i]));
-  json_t *next =
-      (n > pg.limit) ? page_cursor(rows[shown - 1].created_at, rows[shown - 1].id) : json_null();
-  reply_json(rep, 200, json_pack("{s:o, s:o}", "cas", list, "next_cursor", next));
+  page_reply(rep, &cas_page, pg.limit, rows, n, NULL);
   db_ca_list_free(rows, n);
 }
 

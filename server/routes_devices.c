@@ -19,11 +19,18 @@ static json_t *text_or_null(const char *s) {
   return s[0] ? json_string(s) : json_null();
 }
 
-static json_t *device_json(const db_device *d) {
+static json_t *device_json(const void *row) {
+  const db_device *d = row;
   return json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i}}", "id", d->id, "serial",
                    d->serial, "name", d->name, "enrolled_at", d->enrolled_at, "last_checkin_at",
                    text_or_null(d->last_checkin_at), "counts", "pending", d->pending, "verifying",
                    d->verifying, "verified", d->verified, "failed", d->failed);
+}
+
+static json_t *device_cursor(const void *row, const void *unused) {
+  const db_device *d = row;
+  (void)unused;
+  return page_cursor(d->enrolled_at, d->id);
 }
 
 /* Reads ?status=&profile_id=&q= into f. Returns 0, or -1 with rep set to
@@ -57,6 +64,8 @@ static int filter_from_request(const request *req, reply *rep, db_device_filter 
   return 0;
 }
 
+static const page_list devices_page = {"devices", sizeof(db_device), device_json, device_cursor};
+
 /* GET /api/v1/devices?status=&profile_id=&q=&limit=&cursor= */
 void devices_list(request *req, reply *rep) {
   page pg;
@@ -68,17 +77,7 @@ void devices_list(request *req, reply *rep) {
     return;
   db_device *rows = NULL;
   int n = db_device_list(c, &f, page_key(&pg), page_id(&pg), pg.limit + 1, &rows);
-  if (n < 0) {
-    reply_db_error(rep, n);
-    return;
-  }
-  json_t *list = json_array();
-  int shown = n > pg.limit ? pg.limit : n;
-  for (int i = 0; i < shown; i++)
-    json_array_append_new(list, device_json(&rows[i]));
-  json_t *next =
-      (n > pg.limit) ? page_cursor(rows[shown - 1].enrolled_at, rows[shown - 1].id) : json_null();
-  reply_json(rep, 200, json_pack("{s:o, s:o}", "devices", list, "next_cursor", next));
+  page_reply(rep, &devices_page, pg.limit, rows, n, NULL);
   free(rows);
 }
 
@@ -149,10 +148,18 @@ void deployment_get(request *req, reply *rep) {
     reply_json(rep, 200, deployment_json(&d));
 }
 
-static json_t *event_json(const db_history_event *e) {
+static json_t *event_json(const void *row) {
+  const db_history_event *e = row;
   return json_pack("{s:s, s:s, s:s, s:o, s:o, s:i, s:s}", "at", e->at, "actor", e->actor, "event",
                    e->event, "from", text_or_null(e->from), "to", text_or_null(e->to), "generation",
                    e->generation, "detail", e->detail);
+}
+
+/* Resumes after e in the same pair's history; history_cursor_ok checks
+ * that a cursor comes back with the pair's profile id. */
+static json_t *event_cursor(const void *row, const void *profile_id) {
+  const db_history_event *e = row;
+  return page_cursor(e->id, profile_id);
 }
 
 /* The history cursor is (event id, profile id): the event id must be a
@@ -164,6 +171,9 @@ static int history_cursor_ok(const page *pg, const char *profile_id) {
     return 0;
   return strcasecmp(pg->after_id, profile_id) == 0;
 }
+
+static const page_list history_page = {"events", sizeof(db_history_event), event_json,
+                                       event_cursor};
 
 /* GET /api/v1/devices/{id}/profiles/{profile_id}/history?limit=&cursor=
  * Oldest first. History outlives unassignment and device deletion: 404
@@ -202,11 +212,6 @@ void deployment_history(request *req, reply *rep) {
       return;
     }
   }
-  json_t *list = json_array();
-  int shown = n > pg.limit ? pg.limit : n;
-  for (int i = 0; i < shown; i++)
-    json_array_append_new(list, event_json(&rows[i]));
-  json_t *next = (n > pg.limit) ? page_cursor(rows[shown - 1].id, req->params[1]) : json_null();
-  reply_json(rep, 200, json_pack("{s:o, s:o}", "events", list, "next_cursor", next));
+  page_reply(rep, &history_page, pg.limit, rows, n, req->params[1]);
   free(rows);
 }

@@ -12,8 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *secret_json(const db_enroll_secret *s) {
+static json_t *secret_json(const void *row) {
+  const db_enroll_secret *s = row;
   return json_pack("{s:s, s:s, s:s}", "id", s->id, "name", s->name, "created_at", s->created_at);
+}
+
+static json_t *secret_cursor(const void *row, const void *unused) {
+  const db_enroll_secret *s = row;
+  (void)unused;
+  return page_cursor(s->created_at, s->id);
 }
 
 /* POST /api/v1/enroll-secrets {"name"} -> 201 with the secret, shown once. */
@@ -50,6 +57,9 @@ out:
   json_decref(body);
 }
 
+static const page_list secrets_page = {"enroll_secrets", sizeof(db_enroll_secret), secret_json,
+                                       secret_cursor};
+
 /* GET /api/v1/enroll-secrets?limit=&cursor= (never the secrets) */
 void enroll_secrets_list(request *req, reply *rep) {
   page pg;
@@ -60,17 +70,7 @@ void enroll_secrets_list(request *req, reply *rep) {
     return;
   db_enroll_secret *rows = NULL;
   int n = db_enroll_secret_list(c, page_key(&pg), page_id(&pg), pg.limit + 1, &rows);
-  if (n < 0) {
-    reply_db_error(rep, n);
-    return;
-  }
-  json_t *list = json_array();
-  int shown = n > pg.limit ? pg.limit : n;
-  for (int i = 0; i < shown; i++)
-    json_array_append_new(list, secret_json(&rows[i]));
-  json_t *next =
-      (n > pg.limit) ? page_cursor(rows[shown - 1].created_at, rows[shown - 1].id) : json_null();
-  reply_json(rep, 200, json_pack("{s:o, s:o}", "enroll_secrets", list, "next_cursor", next));
+  page_reply(rep, &secrets_page, pg.limit, rows, n, NULL);
   free(rows);
 }
 

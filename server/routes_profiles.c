@@ -20,7 +20,8 @@
 
 #define TEMPLATE_VARIABLES "$DEVICE_SERIAL, $DEVICE_NAME and $DEVICE_ID"
 
-static json_t *profile_json(const db_profile *p) {
+static json_t *profile_json(const void *row) {
+  const db_profile *p = row;
   json_t *upns = json_array();
   if (p->has_upn)
     json_array_append_new(upns, json_string(p->upn));
@@ -33,6 +34,12 @@ static json_t *profile_json(const db_profile *p) {
                    "assign_all", p->assign_all, "created_at", p->created_at, "updated_at",
                    p->updated_at, "counts", "pending", p->pending, "verifying", p->verifying,
                    "verified", p->verified, "failed", p->failed);
+}
+
+static json_t *profile_cursor(const void *row, const void *unused) {
+  const db_profile *p = row;
+  (void)unused;
+  return page_cursor(p->created_at, p->id);
 }
 
 /* Checks one template; field names it in the 400 (e.g.
@@ -215,6 +222,9 @@ out:
   json_decref(body);
 }
 
+static const page_list profiles_page = {"profiles", sizeof(db_profile), profile_json,
+                                        profile_cursor};
+
 /* GET /api/v1/profiles?limit=&cursor= */
 void profiles_list(request *req, reply *rep) {
   page pg;
@@ -225,17 +235,7 @@ void profiles_list(request *req, reply *rep) {
     return;
   db_profile *rows = NULL;
   int n = db_profile_list(c, page_key(&pg), page_id(&pg), pg.limit + 1, &rows);
-  if (n < 0) {
-    reply_db_error(rep, n);
-    return;
-  }
-  json_t *list = json_array();
-  int shown = n > pg.limit ? pg.limit : n;
-  for (int i = 0; i < shown; i++)
-    json_array_append_new(list, profile_json(&rows[i]));
-  json_t *next =
-      (n > pg.limit) ? page_cursor(rows[shown - 1].created_at, rows[shown - 1].id) : json_null();
-  reply_json(rep, 200, json_pack("{s:o, s:o}", "profiles", list, "next_cursor", next));
+  page_reply(rep, &profiles_page, pg.limit, rows, n, NULL);
   free(rows);
 }
 

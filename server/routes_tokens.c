@@ -10,9 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *token_json(const db_token *t) {
+static json_t *token_json(const void *row) {
+  const db_token *t = row;
   return json_pack("{s:s, s:s, s:s, s:s}", "id", t->id, "name", t->name, "role", t->role,
                    "created_at", t->created_at);
+}
+
+static json_t *token_cursor(const void *row, const void *unused) {
+  const db_token *t = row;
+  (void)unused;
+  return page_cursor(t->created_at, t->id);
 }
 
 /* POST /api/v1/tokens {"name","role"} -> 201 with the token, shown once. */
@@ -55,6 +62,8 @@ out:
   json_decref(body);
 }
 
+static const page_list tokens_page = {"tokens", sizeof(db_token), token_json, token_cursor};
+
 /* GET /api/v1/tokens?limit=&cursor= */
 void tokens_list(request *req, reply *rep) {
   page pg;
@@ -65,17 +74,7 @@ void tokens_list(request *req, reply *rep) {
     return;
   db_token *rows = NULL;
   int n = db_token_list(c, page_key(&pg), page_id(&pg), pg.limit + 1, &rows);
-  if (n < 0) {
-    reply_db_error(rep, n);
-    return;
-  }
-  json_t *list = json_array();
-  int shown = n > pg.limit ? pg.limit : n;
-  for (int i = 0; i < shown; i++)
-    json_array_append_new(list, token_json(&rows[i]));
-  json_t *next = (n > pg.limit) ? page_cursor(rows[shown - 1].created_at, rows[shown - 1].id)
-                                 : json_null();
-  reply_json(rep, 200, json_pack("{s:o, s:o}", "tokens", list, "next_cursor", next));
+  page_reply(rep, &tokens_page, pg.limit, rows, n, NULL);
   free(rows);
 }
 
