@@ -107,6 +107,25 @@ new_cluster() { # name
   CONN=$(bash scripts/pg.sh start "$dir" certdeploy)
 }
 
+# CPU ticks the cluster's processes have used: the postmaster's, its ended
+# children's and its live children's (backends, walwriter, ...).
+cluster_ticks() { # name
+  local pid child sum
+  pid=$(head -1 "$BENCH_DIR/$1/data/postmaster.pid")
+  sum=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat")
+  for child in $(pgrep -P "$pid"); do # live backends and helpers
+    sum=$((sum + $(awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$sum"
+}
+
+# "idle total" jiffies of the whole machine (/proc/stat), to tell whether a
+# run had CPU left.
+machine_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t}' /proc/stat; }
+idle_pct() { # "idle total" before, "idle total" after
+  awk -v a="$1" -v b="$2" 'BEGIN{split(a, x, " "); split(b, y, " "); printf "%.1f", 100 * (y[1] - x[1]) / (y[2] - x[2])}'
+}
+
 migrate() { # conninfo statedir
   CERTDEPLOY_DATABASE_URL=$1 CERTDEPLOY_STATE_DIR=$2 "$BUILD/certdeployd" migrate \
     >"$2.migrate.log" 2>&1 || { cat "$2.migrate.log" >&2; return 1; }
@@ -224,6 +243,8 @@ if want checkin; then
   echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true # VmHWM := VmRSS now
   rss_before=$(awk '/^VmRSS/{print $2}' "/proc/$SERVER_PID/status")
   cpu_before=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
+  pg_ticks=$(cluster_ticks checkin)
+  m0=$(machine_ticks)
   figure loadavg_before_checkin "$(loadavg)"
   perf_pid=""
   if [ -n "${BENCH_PROFILE:-}" ] && command -v perf >/dev/null; then
@@ -238,6 +259,8 @@ if want checkin; then
     -s bench/checkin.lua "$SERVER_URL" >"$BENCH_DIR/wrk.log" 2>&1 || { cat "$BENCH_DIR/wrk.log" >&2; exit 1; }
   [ -n "$perf_pid" ] && wait "$perf_pid" || true
   cpu_after=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
+  pg_ticks=$(( $(cluster_ticks checkin) - pg_ticks ))
+  idle=$(idle_pct "$m0" "$(machine_ticks)")
   hwm=$(awk '/^VmHWM/{print $2}' "/proc/$SERVER_PID/status")
   cat "$BENCH_DIR/wrk.log" >&2
   RPS=$(sed -n 's/^Requests\/sec: *\([0-9.]*\)$/\1/p' "$BENCH_DIR/wrk.log")
@@ -255,6 +278,8 @@ if want checkin; then
   figure server_rss_mb "$(kb_to_mb "$hwm")"
   figure server_rss_before_checkin_mb "$(kb_to_mb "$rss_before")"
   figure server_cpu_ms_per_checkin "$(calc "($cpu_after - $cpu_before) * 1000 / $(getconf CLK_TCK) / $REQS" 3)"
+  figure postgres_cpu_ms_per_checkin "$(calc "$pg_ticks * 1000 / $(getconf CLK_TCK) / $REQS" 3)"
+  figure checkin_machine_idle_pct "$idle"
   if [ -n "$perf_pid" ]; then
     sort=dso,symbol
     [ "$BENCH_PROFILE" = "all" ] && sort=comm,dso,symbol
@@ -338,11 +363,14 @@ if want renewal; then
 
   log "renewal: server starts with $RENEWALS renewals due (CA concurrency $CA_CONCURRENCY)"
   figure loadavg_before_renewal "$(loadavg)"
+  pg_ticks=$(cluster_ticks renewal)
+  m0=$(machine_ticks)
   t0=$(now)
   start_server "$CONN" "$STATE" CERTDEPLOY_CA_CONCURRENCY="$CA_CONCURRENCY"
   done_n=$(wait_count "SELECT count(*) FROM deployments WHERE generation = 2 AND issued_generation = 2" \
     "$RENEWALS" "$limit")
   t1=$(now)
+  idle=$(idle_pct "$m0" "$(machine_ticks)")
   srv_cpu=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
   mock_cpu=$(awk '{print $14 + $15}' "/proc/$MOCK_PID/stat")
   issued=$(curl -sS --max-time 10 "$MOCK_URL/_mock/stats" | sed -n 's/.*"issued": *\([0-9]*\).*/\1/p')
@@ -358,6 +386,7 @@ if want renewal; then
   # deployment meanwhile (lease expired): each is a duplicate CA request
   figure renewal_discarded_outcomes "$(grep -c 'was discarded' "$SERVER_LOG" || true)"
   figure renewal_seconds "$RENEW_S"
+  figure renewal_machine_idle_pct "$idle"
   figure renewal_bound_seconds "$BOUND"
   figure renewal_vs_bound_ratio "$(calc "$RENEW_S / $BOUND" 2)"
   figure renewal_server_cpu_seconds "$(calc "$srv_cpu / $(getconf CLK_TCK)" 2)"
@@ -367,6 +396,8 @@ if want renewal; then
   # what the server-side keys alone need on this machine's cores
   figure renewal_keygen_floor_seconds "$(calc "$RENEWALS * $kg_mean / 1000 / $(nproc)" 2)"
   stop_server
+  # PostgreSQL's CPU for the run (the waiting psql's backend included)
+  figure renewal_postgres_cpu_seconds "$(calc "($(cluster_ticks renewal) - $pg_ticks) / $(getconf CLK_TCK)" 2)"
 
   # The same CA pipeline without server-side keys: $RENEWALS device-key
   # deployments whose CSR is already there (as after devices answered
