@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 
 export const BUILD = process.env.CERTDEPLOY_BUILD || 'build';
 
@@ -15,6 +16,39 @@ export const BUILD = process.env.CERTDEPLOY_BUILD || 'build';
 export const SERVER_WRAPPER = (process.env.CERTDEPLOY_SERVER_WRAPPER || '').split(/\s+/).filter(Boolean);
 /** How long a server may take to start listening: much longer under a wrapper. */
 const START_TIMEOUT_MS = SERVER_WRAPPER.length ? 180000 : 60000;
+
+/** CERTDEPLOY_TEST_SEED_KEYS: how many RSA-2048 keys to put in the key pool of each
+ *  database startServer creates (default 0). Under valgrind the server spends 10-40 s
+ *  of CPU on each RSA key it makes, far past the tests' waits and its own claim
+ *  leases; with keys made here (natively, once per node process) and sealed under
+ *  the server's master key, server key mode under memcheck takes them from the pool
+ *  through the server's real code (db_keypool_take, crypto_open, PEM parsing) and
+ *  generates on the spot only once they are gone. */
+const SEED_KEYS = Number(process.env.CERTDEPLOY_TEST_SEED_KEYS || 0);
+let seedPems;
+
+/** Seals plain under a 32-byte master key the way lib/crypto.c's crypto_seal does:
+ *  base64 of "v1" || nonce || AES-256-GCM ciphertext || tag, "v1" authenticated. */
+export function sealLikeServer(masterKey, plain) {
+  const nonce = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', masterKey, nonce);
+  c.setAAD(Buffer.from('v1'));
+  const ct = Buffer.concat([c.update(plain), c.final()]);
+  return Buffer.concat([Buffer.from('v1'), nonce, ct, c.getAuthTag()]).toString('base64');
+}
+
+/** Puts SEED_KEYS distinct RSA keys, sealed under masterKeyFile, into key_pool. */
+async function seedKeyPool(conninfo, masterKeyFile) {
+  seedPems ??= Promise.all(Array.from({ length: SEED_KEYS }, () =>
+    promisify(generateKeyPair)('rsa', { modulusLength: 2048 })
+      .then(({ privateKey }) => privateKey.export({ type: 'pkcs8', format: 'pem' }))));
+  const masterKey = readFileSync(masterKeyFile);
+  const rows = (await seedPems).map((pem) => `('${sealLikeServer(masterKey, pem)}')`);
+  // on stdin: 64 sealed keys are more than one argument may hold
+  execFileSync('psql', [conninfo, '-qAtX', '-v', 'ON_ERROR_STOP=1'], {
+    input: `INSERT INTO key_pool (key_sealed) VALUES ${rows.join(', ')};`,
+  });
+}
 
 /** Base conninfo of the throwaway cluster (set by tests/run.sh). */
 export function clusterConninfo() {
@@ -94,6 +128,15 @@ export async function startServer(opts = {}) {
     });
   });
   const caPem = readFileSync(opts.env?.CERTDEPLOY_TLS_CERT || join(stateDir, 'tls.crt'));
+  // only a database of its own: a second instance shares the first one's pool
+  if (SEED_KEYS > 0 && !opts.conninfo) {
+    try {
+      await seedKeyPool(conninfo, env.CERTDEPLOY_MASTER_KEY_FILE || join(stateDir, 'master.key'));
+    } catch (e) {
+      child.kill('SIGKILL');
+      throw e;
+    }
+  }
   const agent = new https.Agent({ keepAlive: true, ca: caPem, maxSockets: 64 });
   const server = {
     url,
