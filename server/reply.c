@@ -1,15 +1,21 @@
 /* reply.c: building replies, and the one error body shape. */
 #include "reply.h"
 
+#include "crypto.h"
 #include "db.h"
 #include "json_body.h"
+#include "json_wipe.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Reply bodies may carry secrets (a new token, a PKCS#12 and its
+ * password): wiped before they are freed. */
 static void reply_reset(reply *rep) {
+  if (rep->body != NULL)
+    crypto_cleanse(rep->body, rep->body_len);
   free(rep->body);
   rep->body = NULL;
   rep->body_len = 0;
@@ -20,7 +26,7 @@ void reply_json(reply *rep, int status, json_t *body) {
   rep->status = status;
   rep->content_type = "application/json";
   rep->body = json_dumps(body, JSON_COMPACT);
-  json_decref(body);
+  json_wipe_decref(body); /* the copies of secrets it held */
   if (rep->body == NULL) {
     rep->status = 500;
     rep->body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
@@ -79,8 +85,12 @@ void reply_text(reply *rep, int status, const char *content_type, const char *te
   rep->body_len = len;
 }
 
+void reply_body_free(void *body) {
+  json_wipe_free(body);
+}
+
 void reply_release(reply *rep) {
-  free(rep->body);
+  reply_reset(rep);
   free(rep->allow);
   memset(rep, 0, sizeof(*rep));
 }

@@ -10,7 +10,8 @@
 #include "errors.h"
 #include "request.h"
 
-/* Sets a JSON reply; takes ownership of body (decref'd). */
+/* Sets a JSON reply; takes ownership of body (decref'd, after its string
+ * values that the decref frees are wiped: see json_wipe_decref). */
 void reply_json(reply *rep, int status, json_t *body);
 
 /* Sets an error reply {"error":{"code","message","field"}}. message NULL
@@ -30,7 +31,11 @@ void reply_text(reply *rep, int status, const char *content_type, const char *te
 /* Sets 503 unavailable for DB_SOFT_ERROR, else 500 internal. */
 void reply_db_error(reply *rep, int rc);
 
-/* Frees what the reply holds. */
+/* Frees what the reply holds; the body is wiped first. */
 void reply_release(reply *rep);
+
+/* Wipes and frees a reply body the transport took over from rep->body
+ * (its length is not needed). For MHD's free callback. Accepts NULL. */
+void reply_body_free(void *body);
 
 #endif

@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "db_cas.h"
 #include "json_body.h"
+#include "json_wipe.h"
 #include "log.h"
 #include "page.h"
 #include "reply.h"
@@ -38,13 +39,6 @@ static json_t *ca_cursor(const void *row, const void *unused) {
   const db_ca *ca = row;
   (void)unused;
   return page_cursor(ca->created_at, ca->id);
-}
-
-/* Wipes the parsed copy of a secret string inside a request body before
- * the body is freed. Accepts NULL. */
-static void wipe_json_string(json_t *s) {
-  if (s != NULL && json_is_string(s))
-    crypto_cleanse((char *)json_string_value(s), json_string_length(s));
 }
 
 /* 1 when v is the mask a client echoes back for "unchanged". */
@@ -189,8 +183,7 @@ void cas_create(request *req, reply *rep) {
 out:
   db_ca_release(&ca);
   free(sealed);
-  wipe_json_string(token);
-  json_decref(body);
+  json_wipe_decref(body); /* its copy of the API token */
 }
 
 static const page_list cas_page = {"cas", sizeof(db_ca), ca_json, ca_cursor};
@@ -333,8 +326,7 @@ out:
   free(sealed);
   db_ca_release(&cur);
   db_ca_release(&updated);
-  wipe_json_string(token);
-  json_decref(body);
+  json_wipe_decref(body); /* its copy of the API token */
 }
 
 /* DELETE /api/v1/cas/{id} -> 204; 409 while profiles use it. */
