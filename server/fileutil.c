@@ -1,6 +1,8 @@
 /* fileutil.c: read files, make directories. */
 #include "fileutil.h"
 
+#include "crypto.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 
 char *file_read(const char *path, size_t max, size_t *len) {
   char *buf = NULL;
+  size_t got = 0;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return NULL;
@@ -24,7 +27,6 @@ char *file_read(const char *path, size_t max, size_t *len) {
   buf = malloc((size_t)st.st_size + 1);
   if (buf == NULL)
     goto fail;
-  size_t got = 0;
   while (got < (size_t)st.st_size) {
     ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
     if (r < 0 && errno == EINTR)
@@ -39,6 +41,9 @@ char *file_read(const char *path, size_t max, size_t *len) {
   close(fd);
   return buf;
 fail:
+  /* a half-read file may be a private key (tls.key) */
+  if (buf != NULL)
+    crypto_cleanse(buf, got);
   free(buf);
   close(fd);
   return NULL;
