@@ -233,6 +233,15 @@ static void random_operation(void) {
   } else if (r < 95) {
     sql_ok("DELETE FROM deployments WHERE (device_id, profile_id) IN (SELECT device_id, "
            "profile_id FROM deployments ORDER BY random() LIMIT 1 + (random() * 3)::int)");
+  } else if (r < 96) {
+    /* a deployment moved to a device without that profile: same status,
+     * other key (maybe another stripe) */
+    sql_ok("UPDATE deployments d SET device_id = (SELECT v.id FROM devices v WHERE NOT EXISTS "
+           "(SELECT 1 FROM deployments x WHERE x.device_id = v.id AND x.profile_id = d.profile_id) "
+           "ORDER BY random() LIMIT 1) WHERE (device_id, profile_id) IN (SELECT device_id, "
+           "profile_id FROM deployments ORDER BY random() LIMIT 1) AND EXISTS (SELECT 1 FROM "
+           "devices v WHERE NOT EXISTS (SELECT 1 FROM deployments x WHERE x.device_id = v.id "
+           "AND x.profile_id = d.profile_id))");
   } else if (r < 98) {
     sql_ok("DELETE FROM devices WHERE id = (SELECT id FROM devices ORDER BY random() LIMIT 1)");
     sql_ok("INSERT INTO devices (serial, token_hash) SELECT 'SN-' || gen_random_uuid(), "
