@@ -52,19 +52,28 @@ done
 
 BENCH_DIR=$(mktemp -d /tmp/certdeploy-bench.XXXXXX)
 export BENCH_DIR
-PIDS=()
+PIDS=() # "pid:start time": a pid that ended may be another process's by now
 CLUSTERS=()
 
 log() { echo "bench: $*" >&2; }
 
+started_at() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
+track() { PIDS+=("$1:$(started_at "$1")"); }
+# The pid of a tracked entry if that process still runs, else nothing.
+still_ours() { # "pid:start time"
+  local pid=${1%%:*}
+  [ -n "${1#*:}" ] && [ "$(started_at "$pid")" = "${1#*:}" ] && echo "$pid"
+}
+
 cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
-    kill "$pid" 2>/dev/null || true
+  local rc=$? entry pid
+  for entry in "${PIDS[@]+"${PIDS[@]}"}"; do
+    pid=$(still_ours "$entry") && kill "$pid" 2>/dev/null || true
   done
-  for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
+  for entry in "${PIDS[@]+"${PIDS[@]}"}"; do
+    pid=$(still_ours "$entry") || continue
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    [ "$(still_ours "$entry")" = "$pid" ] && kill -9 "$pid" 2>/dev/null || true
   done
   for c in "${CLUSTERS[@]+"${CLUSTERS[@]}"}"; do
     bash scripts/pg.sh stop "$c" >/dev/null 2>&1 || true
@@ -144,7 +153,7 @@ start_server() { # conninfo statedir [extra env...]
     CERTDEPLOY_LISTEN=127.0.0.1:0 CERTDEPLOY_BOOTSTRAP_TOKEN="$ADMIN_TOKEN" \
     CERTDEPLOY_LOG_FORMAT=json "$@" "$BUILD/certdeployd" >"$state.$SERVER_STARTS.out" 2>"$SERVER_LOG" &
   SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
+  track "$SERVER_PID"
   SERVER_URL=$(wait_line "$state.$SERVER_STARTS.out" 'https://[^ ]+:[0-9]+/' 30) ||
     { log "certdeployd did not start:"; tail -20 "$SERVER_LOG" >&2; return 1; }
 }
@@ -253,7 +262,7 @@ if want checkin; then
     perf record -g -F 499 "${target[@]}" -o "$BENCH_DIR/perf-checkin.data" -- sleep "$SECONDS_RUN" \
       >"$BENCH_DIR/perf-record.log" 2>&1 &
     perf_pid=$!
-    PIDS+=("$perf_pid")
+    track "$perf_pid"
   fi
   timeout $((SECONDS_RUN + 60)) wrk -t"$WRK_THREADS" -c"$CONNS" -d"${SECONDS_RUN}s" --latency \
     -s bench/checkin.lua "$SERVER_URL" >"$BENCH_DIR/wrk.log" 2>&1 || { cat "$BENCH_DIR/wrk.log" >&2; exit 1; }
@@ -323,7 +332,7 @@ if want renewal; then
   "$BUILD/certdeploy-mockca" --listen 127.0.0.1:0 --latency-ms "$CA_LATENCY_MS" \
     --state-dir "$BENCH_DIR/mockca" >"$BENCH_DIR/mockca.out" 2>"$BENCH_DIR/mockca.err" &
   MOCK_PID=$!
-  PIDS+=("$MOCK_PID")
+  track "$MOCK_PID"
   MOCK_URL=$(wait_line "$BENCH_DIR/mockca.out" 'http://[^ ]+:[0-9]+' 30) ||
     { log "mock CA did not start"; cat "$BENCH_DIR/mockca.err" >&2; exit 1; }
   start_server "$CONN" "$STATE" CERTDEPLOY_CA_CONCURRENCY="$CA_CONCURRENCY"

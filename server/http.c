@@ -34,15 +34,15 @@ typedef struct exchange {
   char *body;
   size_t body_len, body_cap;
   int too_large;
-  int refuse_early;      /* too large even to read and discard: answer at once */
+  int refuse_early; /* too large even to read and discard: answer at once */
   char *method;
   char *path;
   struct timespec started;
 } exchange;
 
 const char *request_query(const request *req, const char *name) {
-  return MHD_lookup_connection_value((struct MHD_Connection *)req->transport,
-                                     MHD_GET_ARGUMENT_KIND, name);
+  return MHD_lookup_connection_value((struct MHD_Connection *)req->transport, MHD_GET_ARGUMENT_KIND,
+                                     name);
 }
 
 int http_parse_listen(const char *listen, char *host, size_t host_len, int *port) {
@@ -81,13 +81,15 @@ static double elapsed_ms(const struct timespec *since) {
 }
 
 static void client_ip(struct MHD_Connection *c, char *out, size_t len) {
-  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   out[0] = '\0';
   if (ci == NULL || ci->client_addr == NULL)
     return;
   const struct sockaddr *sa = ci->client_addr;
   if (sa->sa_family == AF_INET)
-    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)len);
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+              (socklen_t)len);
   else if (sa->sa_family == AF_INET6)
     inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
               (socklen_t)len);
@@ -106,7 +108,8 @@ static void request_id(struct MHD_Connection *c, char *out, size_t len) {
     snprintf(out, len, "unknown");
 }
 
-static exchange *exchange_new(app *a, struct MHD_Connection *c, const char *url, const char *method) {
+static exchange *exchange_new(app *a, struct MHD_Connection *c, const char *url,
+                              const char *method) {
   exchange *x = calloc(1, sizeof(*x));
   if (x == NULL)
     return NULL;
@@ -151,9 +154,15 @@ static int body_append(exchange *x, const char *data, size_t len) {
     size_t cap = x->body_cap ? x->body_cap : 4096;
     while (cap < x->body_len + len + 1)
       cap *= 2;
-    char *grown = realloc(x->body, cap);
+    /* not realloc: it would leave an unwiped copy of the body behind */
+    char *grown = malloc(cap);
     if (grown == NULL)
       return -1;
+    if (x->body != NULL) {
+      memcpy(grown, x->body, x->body_len);
+      crypto_cleanse(x->body, x->body_cap);
+      free(x->body);
+    }
     x->body = grown;
     x->body_cap = cap;
   }
@@ -167,8 +176,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, exchange *x) {
   reply *rep = &x->rep;
   struct MHD_Response *r;
   if (rep->body_len > 0) {
-    r = MHD_create_response_from_buffer(rep->body_len, rep->body, MHD_RESPMEM_MUST_FREE);
-    rep->body = NULL; /* MHD owns it now */
+    /* MHD owns it now, and wipes it when done (it may hold a secret) */
+    r = MHD_create_response_from_buffer_with_free_callback(rep->body_len, rep->body,
+                                                           reply_body_free);
+    rep->body = NULL;
   } else {
     r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
   }
@@ -253,13 +264,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
       {"error", x->rep.error_code, 0},
       {"aborted", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "true", 1},
   };
-  log_event(x->rep.status >= 500 ? LOG_WARN : LOG_INFO, "request", f, (int)(sizeof(f) / sizeof(f[0])));
+  log_event(x->rep.status >= 500 ? LOG_WARN : LOG_INFO, "request", f,
+            (int)(sizeof(f) / sizeof(f[0])));
   metrics_http_request(&x->req, x->rep.status);
   if (x->req.db)
     db_release(a->db, x->req.db);
   x->req.db = NULL;
   request_release(&x->req);
   reply_release(&x->rep);
+  if (x->body != NULL) /* request bodies carry enroll secrets and CA API tokens */
+    crypto_cleanse(x->body, x->body_cap);
   free(x->body);
   free(x->method);
   free(x->path);
@@ -316,12 +330,11 @@ http_server *http_start(app *a, const char *listen, const char *cert_pem, const 
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof(ss));
   if (http_parse_listen(listen, host, sizeof(host), &port) != 0) {
-    log_fail("CERTDEPLOY_LISTEN '%s' is not host:port (e.g. 127.0.0.1:8443 or [::1]:8443)",
-             listen);
+    log_fail("CERTDEPLOY_LISTEN '%s' is not host:port (e.g. 127.0.0.1:8443 or [::1]:8443)", listen);
     return NULL;
   }
-  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS |
-                       MHD_USE_ERROR_LOG;
+  unsigned int flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG;
   struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
   if (strcmp(host, "localhost") == 0)
@@ -334,8 +347,7 @@ http_server *http_start(app *a, const char *listen, const char *cert_pem, const 
     v6->sin6_port = htons((uint16_t)port);
     flags |= MHD_USE_IPv6;
   } else {
-    log_fail("CERTDEPLOY_LISTEN host '%s' is not an IP address (use 0.0.0.0, 127.0.0.1, ::)",
-             host);
+    log_fail("CERTDEPLOY_LISTEN host '%s' is not an IP address (use 0.0.0.0, 127.0.0.1, ::)", host);
     return NULL;
   }
   http_server *s = calloc(1, sizeof(*s));

@@ -9,6 +9,7 @@
 #include "db_migrate.h"
 #include "fileutil.h"
 #include "http.h"
+#include "json_wipe.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "metrics.h"
@@ -117,6 +118,9 @@ out:
 }
 
 int main(int argc, char **argv) {
+  /* request and reply JSON carries secrets: jansson's blocks are zeroed
+   * when freed (before any JSON value exists) */
+  json_wipe_install();
   config cfg;
   int rc = config_load(&cfg, argc, argv);
   if (rc != 0) {
