@@ -102,37 +102,30 @@ static void load_device_without_deployments_and_unknown_hash(void **state) {
   free(rows);
 }
 
+/* Seconds since the device's last contact, rounded ("" when none). */
+static void assert_contact_age(const char *device, const char *seconds) {
+  char sql[256], v[64];
+  snprintf(sql, sizeof(sql),
+           "SELECT round(extract(epoch FROM now() - last_checkin_at)) FROM devices WHERE id = '%s'",
+           device);
+  sql_text(sql, v, sizeof(v));
+  assert_string_equal(v, seconds);
+}
+
 static void touch_sets_newest_time_forward_only(void **state) {
   (void)state;
   fixture();
-  char v[64];
   /* A twice (ages 30 s and 5 s: the newer wins), B once, a deleted device */
   assert_int_equal(db_device_touch(conn, "{" DEV_A "," DEV_B "," DEV_A "," GONE "}", "{30,60,5,1}"),
                    2);
-  sql_text(
-      "SELECT round(extract(epoch FROM now() - last_checkin_at)) FROM devices WHERE id = '" DEV_A
-      "'",
-      v, sizeof(v));
-  assert_string_equal(v, "5");
-  sql_text(
-      "SELECT round(extract(epoch FROM now() - last_checkin_at)) FROM devices WHERE id = '" DEV_B
-      "'",
-      v, sizeof(v));
-  assert_string_equal(v, "60");
+  assert_contact_age(DEV_A, "5");
+  assert_contact_age(DEV_B, "60");
   /* an older contact (another instance's late batch) does not move it back */
   assert_int_equal(db_device_touch(conn, "{" DEV_A "}", "{120}"), 0);
-  sql_text(
-      "SELECT round(extract(epoch FROM now() - last_checkin_at)) FROM devices WHERE id = '" DEV_A
-      "'",
-      v, sizeof(v));
-  assert_string_equal(v, "5");
+  assert_contact_age(DEV_A, "5");
   /* a newer one does */
   assert_int_equal(db_device_touch(conn, "{" DEV_A "}", "{0}"), 1);
-  sql_text(
-      "SELECT round(extract(epoch FROM now() - last_checkin_at)) FROM devices WHERE id = '" DEV_A
-      "'",
-      v, sizeof(v));
-  assert_string_equal(v, "0");
+  assert_contact_age(DEV_A, "0");
   /* an empty batch is a no-op, a malformed one an error, not a crash */
   assert_int_equal(db_device_touch(conn, "{}", "{}"), 0);
   assert_true(db_device_touch(conn, "{not-a-uuid}", "{1}") < 0);
