@@ -1,5 +1,5 @@
 /*
- * test_crypto.c: unit tests of lib/crypto.c (no network, no database).
+ * test_crypto.c: unit tests of lib/crypto_*.c (no network, no database).
  *
  * Certificates are inspected through crypto_cert_parse and, for the
  * extensions the API does not expose (SAN, EKU), by looking for their

@@ -27,7 +27,7 @@ const START_TIMEOUT_MS = SERVER_WRAPPER.length ? 180000 : 60000;
 const SEED_KEYS = Number(process.env.CERTDEPLOY_TEST_SEED_KEYS || 0);
 let seedPems;
 
-/** Seals plain under a 32-byte master key the way lib/crypto.c's crypto_seal does:
+/** Seals plain under a 32-byte master key the way lib/crypto_seal.c's crypto_seal does:
  *  base64 of "v1" || nonce || AES-256-GCM ciphertext || tag, "v1" authenticated. */
 export function sealLikeServer(masterKey, plain) {
   const nonce = randomBytes(12);

@@ -1,0 +1,74 @@
+/* crypto_cert_build.c: parts of a new certificate: shell, random serial, extensions. */
+#include "crypto_internal.h"
+
+#include <openssl/bn.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+/* Adds one extension given in openssl.cnf syntax (static strings only). */
+int add_ext(X509 *x, X509 *issuer, int nid, const char *value) {
+  X509V3_CTX ctx;
+  X509_EXTENSION *ext;
+  int ok;
+
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+  ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+  if (ext == NULL) {
+    return -1;
+  }
+  ok = X509_add_ext(x, ext, -1);
+  X509_EXTENSION_free(ext);
+  return ok == 1 ? 0 : -1;
+}
+
+int add_san(X509 *x, GENERAL_NAMES *gens) {
+  return X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1 ? 0 : -1;
+}
+
+/* Random positive serial of `bytes` bytes whose first byte is >= 0x40,
+ * so its hex form always has exactly 2*bytes digits. */
+static int set_random_serial(X509 *x, size_t bytes) {
+  unsigned char raw[20];
+  BIGNUM *bn = NULL;
+  int rc = -1;
+
+  if (bytes > sizeof(raw) || crypto_random_bytes(raw, bytes) != 0) {
+    return -1;
+  }
+  raw[0] = (unsigned char)((raw[0] & 0x7f) | 0x40);
+  bn = BN_bin2bn(raw, (int)bytes, NULL);
+  if (bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL) {
+    rc = 0;
+  }
+  BN_free(bn);
+  return rc;
+}
+
+/* A fresh v3 certificate shell: serial, validity [now, now+seconds],
+ * subject CN=cn, public key. Issuer and extensions are the caller's. */
+X509 *cert_new(EVP_PKEY *subject_key, const char *cn, time_t now, long seconds,
+               size_t serial_bytes) {
+  X509 *x = X509_new();
+  X509_NAME *name = NULL;
+
+  if (x == NULL || X509_set_version(x, 2) != 1 || set_random_serial(x, serial_bytes) != 0 ||
+      ASN1_TIME_set(X509_getm_notBefore(x), now) == NULL ||
+      ASN1_TIME_set(X509_getm_notAfter(x), now + (time_t)seconds) == NULL ||
+      X509_set_pubkey(x, subject_key) != 1) {
+    goto fail;
+  }
+  name = X509_NAME_new();
+  if (name == NULL ||
+      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) !=
+          1 ||
+      X509_set_subject_name(x, name) != 1) {
+    goto fail;
+  }
+  X509_NAME_free(name);
+  return x;
+fail:
+  X509_NAME_free(name);
+  X509_free(x);
+  return NULL;
+}
