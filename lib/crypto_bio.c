@@ -10,7 +10,7 @@
 /* Copies the contents of a memory BIO into a fresh NUL-terminated string.
  * For secret BIOs use a BIO_s_secmem(); the copy is then freed by the
  * caller with crypto_free_secret. NULL on failure. */
-char *bio_to_string(BIO *bio) {
+char *cr_bio_to_string(BIO *bio) {
   char *data = NULL;
   long len = BIO_get_mem_data(bio, &data);
   char *out;
@@ -30,7 +30,7 @@ char *bio_to_string(BIO *bio) {
 }
 
 /* A read-only memory BIO over a NUL-terminated text. */
-BIO *bio_from_text(const char *text) {
+BIO *cr_bio_from_text(const char *text) {
   size_t len = strlen(text);
   if (len > INT_MAX) {
     return NULL;
@@ -40,7 +40,7 @@ BIO *bio_from_text(const char *text) {
 
 /* Refuses passphrase prompts: an encrypted PEM is an error, never a
  * terminal prompt. */
-int no_password_cb(char *buf, int size, int rwflag, void *u) {
+int cr_no_password_cb(char *buf, int size, int rwflag, void *u) {
   (void)buf;
   (void)size;
   (void)rwflag;

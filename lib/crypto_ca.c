@@ -64,27 +64,27 @@ static int ca_create_files(const char *cert_path, const char *key_path, char **e
 
   pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
   if (pkey == NULL) {
-    set_err(err, "cannot generate the CA key");
+    cr_set_err(err, "cannot generate the CA key");
     goto out;
   }
-  x = cert_new(pkey, CA_COMMON_NAME, time(NULL), CA_VALIDITY_SECONDS, LEAF_SERIAL_BYTES);
+  x = cr_cert_new(pkey, CA_COMMON_NAME, time(NULL), CA_VALIDITY_SECONDS, LEAF_SERIAL_BYTES);
   if (x == NULL || X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
-      add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") != 0 ||
-      add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
-      add_ext(x, x, NID_subject_key_identifier, "hash") != 0 ||
+      cr_add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") != 0 ||
+      cr_add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
+      cr_add_ext(x, x, NID_subject_key_identifier, "hash") != 0 ||
       X509_sign(x, pkey, EVP_sha256()) <= 0) {
-    set_err(err, "cannot build the CA certificate");
+    cr_set_err(err, "cannot build the CA certificate");
     goto out;
   }
-  cert_pem = cert_to_pem(x);
-  key_pem = pkey_to_pem(pkey);
+  cert_pem = cr_cert_to_pem(x);
+  key_pem = cr_pkey_to_pem(pkey);
   if (cert_pem == NULL || key_pem == NULL) {
-    set_err(err, "cannot encode the CA pair");
+    cr_set_err(err, "cannot encode the CA pair");
     goto out;
   }
   /* Key first: a cert without its key would be an unusable half pair. */
-  if (write_file_atomic(key_path, key_pem, strlen(key_pem), 0600, err) != 0 ||
-      write_file_atomic(cert_path, cert_pem, strlen(cert_pem), 0644, err) != 0) {
+  if (cr_write_file_atomic(key_path, key_pem, strlen(key_pem), 0600, err) != 0 ||
+      cr_write_file_atomic(cert_path, cert_pem, strlen(cert_pem), 0644, err) != 0) {
     goto out;
   }
   rc = 0;
@@ -110,49 +110,49 @@ crypto_ca *crypto_ca_load_or_create(const char *dir, char **err) {
 
   if (path_join(cert_path, sizeof(cert_path), dir, "ca.pem") != 0 ||
       path_join(key_path, sizeof(key_path), dir, "ca.key") != 0) {
-    set_err(err, "CA directory path too long: %s", dir);
+    cr_set_err(err, "CA directory path too long: %s", dir);
     return NULL;
   }
   have_cert = access(cert_path, F_OK) == 0;
   have_key = access(key_path, F_OK) == 0;
   if (have_cert != have_key) {
-    set_err(err, "%s exists but %s does not; restore it or remove both to create a new CA",
-            have_cert ? cert_path : key_path, have_cert ? key_path : cert_path);
+    cr_set_err(err, "%s exists but %s does not; restore it or remove both to create a new CA",
+               have_cert ? cert_path : key_path, have_cert ? key_path : cert_path);
     return NULL;
   }
   if (!have_cert && ca_create_files(cert_path, key_path, err) != 0) {
     return NULL;
   }
-  if (read_file(cert_path, &cert_pem, &cert_len) != 0) {
-    set_err(err, "cannot read %s: %s", cert_path, strerror(errno));
+  if (cr_read_file(cert_path, &cert_pem, &cert_len) != 0) {
+    cr_set_err(err, "cannot read %s: %s", cert_path, strerror(errno));
     goto fail;
   }
-  if (read_file(key_path, &key_pem, &key_len) != 0) {
-    set_err(err, "cannot read %s: %s", key_path, strerror(errno));
+  if (cr_read_file(key_path, &key_pem, &key_len) != 0) {
+    cr_set_err(err, "cannot read %s: %s", key_path, strerror(errno));
     goto fail;
   }
   ca = calloc(1, sizeof(*ca));
   if (ca == NULL) {
-    set_err(err, "out of memory");
+    cr_set_err(err, "out of memory");
     goto fail;
   }
-  ca->cert = cert_from_pem(cert_pem);
+  ca->cert = cr_cert_from_pem(cert_pem);
   if (ca->cert == NULL) {
-    set_err(err, "%s is not a PEM certificate", cert_path);
+    cr_set_err(err, "%s is not a PEM certificate", cert_path);
     goto fail;
   }
-  ca->key = pkey_from_pem(key_pem);
+  ca->key = cr_pkey_from_pem(key_pem);
   if (ca->key == NULL) {
-    set_err(err, "%s is not an unencrypted PEM private key", key_path);
+    cr_set_err(err, "%s is not an unencrypted PEM private key", key_path);
     goto fail;
   }
   if (X509_check_private_key(ca->cert, ca->key) != 1) {
-    set_err(err, "%s does not match %s", key_path, cert_path);
+    cr_set_err(err, "%s does not match %s", key_path, cert_path);
     goto fail;
   }
-  ca->cert_pem = cert_to_pem(ca->cert);
+  ca->cert_pem = cr_cert_to_pem(ca->cert);
   if (ca->cert_pem == NULL) {
-    set_err(err, "cannot encode the CA certificate");
+    cr_set_err(err, "cannot encode the CA certificate");
     goto fail;
   }
   crypto_cleanse(key_pem, key_len);
@@ -191,49 +191,49 @@ char *crypto_ca_issue(crypto_ca *ca, const char *csr_pem, const char *common_nam
   size_t cn_len = common_name != NULL ? strlen(common_name) : 0;
 
   if (cn_len == 0) {
-    set_err(err, "common name is required");
+    cr_set_err(err, "common name is required");
     return NULL;
   }
   if (cn_len > MAX_CN_LEN) {
-    set_err(err, "common name is longer than %d characters", MAX_CN_LEN);
+    cr_set_err(err, "common name is longer than %d characters", MAX_CN_LEN);
     return NULL;
   }
   if (validity_seconds <= 0) {
-    set_err(err, "validity must be positive");
+    cr_set_err(err, "validity must be positive");
     return NULL;
   }
-  if (csr_check(csr_pem, NULL, &req, err) != 0) {
+  if (cr_csr_check(csr_pem, NULL, &req, err) != 0) {
     return NULL;
   }
-  x = cert_new(X509_REQ_get0_pubkey(req), common_name, time(NULL), validity_seconds,
-               LEAF_SERIAL_BYTES);
+  x = cr_cert_new(X509_REQ_get0_pubkey(req), common_name, time(NULL), validity_seconds,
+                  LEAF_SERIAL_BYTES);
   if (x == NULL) {
-    set_err(err, "cannot build the certificate (is the common name valid UTF-8?)");
+    cr_set_err(err, "cannot build the certificate (is the common name valid UTF-8?)");
     goto out;
   }
   if (X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) != 1 ||
-      add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
-      add_ext(x, ca->cert, NID_key_usage, "critical,digitalSignature") != 0 ||
-      add_ext(x, ca->cert, NID_ext_key_usage, "clientAuth") != 0 ||
-      add_ext(x, ca->cert, NID_subject_key_identifier, "hash") != 0 ||
-      add_ext(x, ca->cert, NID_authority_key_identifier, "keyid:always") != 0) {
-    set_err(err, "cannot add certificate extensions");
+      cr_add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
+      cr_add_ext(x, ca->cert, NID_key_usage, "critical,digitalSignature") != 0 ||
+      cr_add_ext(x, ca->cert, NID_ext_key_usage, "clientAuth") != 0 ||
+      cr_add_ext(x, ca->cert, NID_subject_key_identifier, "hash") != 0 ||
+      cr_add_ext(x, ca->cert, NID_authority_key_identifier, "keyid:always") != 0) {
+    cr_set_err(err, "cannot add certificate extensions");
     goto out;
   }
   if (upn != NULL && upn[0] != '\0') {
     gens = sk_GENERAL_NAME_new_null();
-    if (gens == NULL || gens_add_upn(gens, upn) != 0 || add_san(x, gens) != 0) {
-      set_err(err, "cannot add the UPN subject alternative name");
+    if (gens == NULL || gens_add_upn(gens, upn) != 0 || cr_add_san(x, gens) != 0) {
+      cr_set_err(err, "cannot add the UPN subject alternative name");
       goto out;
     }
   }
   if (X509_sign(x, ca->key, EVP_sha256()) <= 0) {
-    set_err(err, "cannot sign the certificate");
+    cr_set_err(err, "cannot sign the certificate");
     goto out;
   }
-  out = cert_to_pem(x);
+  out = cr_cert_to_pem(x);
   if (out == NULL) {
-    set_err(err, "cannot encode the certificate");
+    cr_set_err(err, "cannot encode the certificate");
   }
 out:
   ERR_clear_error();

@@ -11,7 +11,7 @@
 
 /* Copies the first CN of name into out (size outsz), "" when absent.
  * -1 when the CN does not fit or holds a NUL byte. */
-int name_cn(const X509_NAME *name, char *out, size_t outsz) {
+int cr_name_cn(const X509_NAME *name, char *out, size_t outsz) {
   int idx;
   unsigned char *utf8 = NULL;
   int len;
@@ -37,21 +37,21 @@ out:
   return rc;
 }
 
-X509 *cert_from_pem(const char *pem) {
-  BIO *bio = bio_from_text(pem);
+X509 *cr_cert_from_pem(const char *pem) {
+  BIO *bio = cr_bio_from_text(pem);
   X509 *x = NULL;
   if (bio != NULL) {
-    x = PEM_read_bio_X509(bio, NULL, no_password_cb, NULL);
+    x = PEM_read_bio_X509(bio, NULL, cr_no_password_cb, NULL);
   }
   BIO_free(bio);
   return x;
 }
 
-char *cert_to_pem(X509 *x) {
+char *cr_cert_to_pem(X509 *x) {
   BIO *bio = BIO_new(BIO_s_mem());
   char *out = NULL;
   if (bio != NULL && PEM_write_bio_X509(bio, x) == 1) {
-    out = bio_to_string(bio);
+    out = cr_bio_to_string(bio);
   }
   ERR_clear_error();
   BIO_free(bio);
@@ -78,38 +78,38 @@ int crypto_cert_parse(const char *pem, crypto_cert_info *info_out, char **err) {
   int rc = -1;
 
   memset(&info, 0, sizeof(info));
-  x = pem != NULL ? cert_from_pem(pem) : NULL;
+  x = pem != NULL ? cr_cert_from_pem(pem) : NULL;
   if (x == NULL) {
-    return set_err(err, "not a PEM certificate");
+    return cr_set_err(err, "not a PEM certificate");
   }
   serial = X509_get0_serialNumber(x);
   /* The magnitude bytes as hex: even length, as `openssl x509 -serial`
    * and DigiCert print it. */
   if (serial == NULL || ASN1_STRING_length(serial) <= 0 ||
       (size_t)ASN1_STRING_length(serial) * 2 >= sizeof(info.serial)) {
-    set_err(err, "certificate serial number is missing or too long");
+    cr_set_err(err, "certificate serial number is missing or too long");
     goto out;
   }
-  hex_encode(ASN1_STRING_get0_data(serial), (size_t)ASN1_STRING_length(serial), info.serial, 1);
+  cr_hex_encode(ASN1_STRING_get0_data(serial), (size_t)ASN1_STRING_length(serial), info.serial, 1);
   if (asn1_time_to_unix(X509_get0_notBefore(x), &info.not_before) != 0 ||
       asn1_time_to_unix(X509_get0_notAfter(x), &info.not_after) != 0) {
-    set_err(err, "certificate validity dates are malformed");
+    cr_set_err(err, "certificate validity dates are malformed");
     goto out;
   }
   der_len = i2d_X509(x, &der);
   if (der_len <= 0) {
-    set_err(err, "certificate cannot be encoded");
+    cr_set_err(err, "certificate cannot be encoded");
     goto out;
   }
   crypto_sha256_hex(der, (size_t)der_len, info.sha256);
   pkey = X509_get0_pubkey(x);
-  if (pkey == NULL || pubkey_sha256(pkey, info.pubkey_sha256) != 0) {
-    set_err(err, "certificate public key cannot be read");
+  if (pkey == NULL || cr_pubkey_sha256(pkey, info.pubkey_sha256) != 0) {
+    cr_set_err(err, "certificate public key cannot be read");
     goto out;
   }
-  if (name_cn(X509_get_subject_name(x), info.common_name, sizeof(info.common_name)) != 0 ||
-      name_cn(X509_get_issuer_name(x), info.issuer_cn, sizeof(info.issuer_cn)) != 0) {
-    set_err(err, "certificate common name is too long or malformed");
+  if (cr_name_cn(X509_get_subject_name(x), info.common_name, sizeof(info.common_name)) != 0 ||
+      cr_name_cn(X509_get_issuer_name(x), info.issuer_cn, sizeof(info.issuer_cn)) != 0) {
+    cr_set_err(err, "certificate common name is too long or malformed");
     goto out;
   }
   if (info_out != NULL) {

@@ -6,7 +6,7 @@
 #include <openssl/x509v3.h>
 
 /* Adds one extension given in openssl.cnf syntax (static strings only). */
-int add_ext(X509 *x, X509 *issuer, int nid, const char *value) {
+int cr_add_ext(X509 *x, X509 *issuer, int nid, const char *value) {
   X509V3_CTX ctx;
   X509_EXTENSION *ext;
   int ok;
@@ -22,7 +22,7 @@ int add_ext(X509 *x, X509 *issuer, int nid, const char *value) {
   return ok == 1 ? 0 : -1;
 }
 
-int add_san(X509 *x, GENERAL_NAMES *gens) {
+int cr_add_san(X509 *x, GENERAL_NAMES *gens) {
   return X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1 ? 0 : -1;
 }
 
@@ -47,8 +47,8 @@ static int set_random_serial(X509 *x, size_t bytes) {
 
 /* A fresh v3 certificate shell: serial, validity [now, now+seconds],
  * subject CN=cn, public key. Issuer and extensions are the caller's. */
-X509 *cert_new(EVP_PKEY *subject_key, const char *cn, time_t now, long seconds,
-               size_t serial_bytes) {
+X509 *cr_cert_new(EVP_PKEY *subject_key, const char *cn, time_t now, long seconds,
+                  size_t serial_bytes) {
   X509 *x = X509_new();
   X509_NAME *name = NULL;
 

@@ -14,7 +14,7 @@ static char *req_to_pem(X509_REQ *req) {
   BIO *bio = BIO_new(BIO_s_mem());
   char *out = NULL;
   if (bio != NULL && PEM_write_bio_X509_REQ(bio, req) == 1) {
-    out = bio_to_string(bio);
+    out = cr_bio_to_string(bio);
   }
   ERR_clear_error();
   BIO_free(bio);
@@ -54,8 +54,8 @@ static int check_key_strength(EVP_PKEY *pkey, crypto_csr_info *info, char **err)
     snprintf(info->key_type, sizeof(info->key_type), "RSA");
     info->key_bits = bits;
     if (bits < 2048) {
-      return set_err(err, "RSA key of %d bits is too weak; use RSA-2048 or larger or EC P-256",
-                     bits);
+      return cr_set_err(err, "RSA key of %d bits is too weak; use RSA-2048 or larger or EC P-256",
+                        bits);
     }
     return 0;
   }
@@ -66,23 +66,23 @@ static int check_key_strength(EVP_PKEY *pkey, crypto_csr_info *info, char **err)
     info->key_bits = bits;
     if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
                                        &glen) != 1) {
-      return set_err(err, "EC key with explicit or unknown curve parameters is not accepted; "
-                          "use EC P-256, P-384 or P-521");
+      return cr_set_err(err, "EC key with explicit or unknown curve parameters is not accepted; "
+                             "use EC P-256, P-384 or P-521");
     }
     memcpy(info->curve, group, sizeof(info->curve));
     if (strcmp(group, "prime256v1") != 0 && strcmp(group, "secp384r1") != 0 &&
         strcmp(group, "secp521r1") != 0) {
-      return set_err(err, "EC curve %s is not accepted; use EC P-256, P-384 or P-521", group);
+      return cr_set_err(err, "EC curve %s is not accepted; use EC P-256, P-384 or P-521", group);
     }
     return 0;
   }
-  return set_err(err, "key type %s is not accepted; use RSA-2048 or larger or EC P-256",
-                 EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown");
+  return cr_set_err(err, "key type %s is not accepted; use RSA-2048 or larger or EC P-256",
+                    EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown");
 }
 
 /* crypto_csr_check that also hands back the parsed request (caller frees
  * with X509_REQ_free) when out_req is non-NULL. */
-int csr_check(const char *pem, crypto_csr_info *info_out, X509_REQ **out_req, char **err) {
+int cr_csr_check(const char *pem, crypto_csr_info *info_out, X509_REQ **out_req, char **err) {
   crypto_csr_info info;
   BIO *bio = NULL;
   X509_REQ *req = NULL;
@@ -90,32 +90,32 @@ int csr_check(const char *pem, crypto_csr_info *info_out, X509_REQ **out_req, ch
   int rc = -1;
 
   memset(&info, 0, sizeof(info));
-  if (pem == NULL || (bio = bio_from_text(pem)) == NULL) {
-    return set_err(err, "CSR is missing");
+  if (pem == NULL || (bio = cr_bio_from_text(pem)) == NULL) {
+    return cr_set_err(err, "CSR is missing");
   }
-  req = PEM_read_bio_X509_REQ(bio, NULL, no_password_cb, NULL);
+  req = PEM_read_bio_X509_REQ(bio, NULL, cr_no_password_cb, NULL);
   if (req == NULL) {
-    set_err(err, "CSR is not a PEM certificate request");
+    cr_set_err(err, "CSR is not a PEM certificate request");
     goto out;
   }
   pkey = X509_REQ_get0_pubkey(req);
   if (pkey == NULL) {
-    set_err(err, "CSR public key cannot be read");
+    cr_set_err(err, "CSR public key cannot be read");
     goto out;
   }
   if (check_key_strength(pkey, &info, err) != 0) {
     goto out;
   }
   if (X509_REQ_verify(req, pkey) != 1) {
-    set_err(err, "CSR signature does not verify with its public key");
+    cr_set_err(err, "CSR signature does not verify with its public key");
     goto out;
   }
-  if (name_cn(X509_REQ_get_subject_name(req), info.common_name, sizeof(info.common_name)) != 0) {
-    set_err(err, "CSR subject common name is too long or malformed");
+  if (cr_name_cn(X509_REQ_get_subject_name(req), info.common_name, sizeof(info.common_name)) != 0) {
+    cr_set_err(err, "CSR subject common name is too long or malformed");
     goto out;
   }
-  if (pubkey_sha256(pkey, info.pubkey_sha256) != 0) {
-    set_err(err, "CSR public key cannot be encoded");
+  if (cr_pubkey_sha256(pkey, info.pubkey_sha256) != 0) {
+    cr_set_err(err, "CSR public key cannot be encoded");
     goto out;
   }
   if (info_out != NULL) {
@@ -134,5 +134,5 @@ out:
 }
 
 int crypto_csr_check(const char *pem, crypto_csr_info *info, char **err) {
-  return csr_check(pem, info, NULL, err);
+  return cr_csr_check(pem, info, NULL, err);
 }

@@ -1,4 +1,4 @@
-/* crypto_error.c: set_err, the error reporter of every crypto_*.c function. */
+/* crypto_error.c: cr_set_err, the error reporter of every crypto_*.c function. */
 #include "crypto_internal.h"
 
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 /* Stores "fmt...: <openssl reason>" in *err (when err is non-NULL and
  * empty) and clears the OpenSSL error queue. Always returns -1. */
-__attribute__((format(printf, 2, 3))) int set_err(char **err, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) int cr_set_err(char **err, const char *fmt, ...) {
   char msg[512];
   char ossl[256] = "";
   unsigned long code = ERR_peek_error();

@@ -12,7 +12,7 @@
 /* Writes data to path atomically (temp file + rename) with the given mode.
  * The temp file is created with that mode, so a key is never readable by
  * others, even briefly. */
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, char **err) {
+int cr_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, char **err) {
   char tmp[4096];
   int fd = -1;
   int rc = -1;
@@ -20,15 +20,15 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
   size_t left = len;
 
   if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
-    return set_err(err, "path too long: %s", path);
+    return cr_set_err(err, "path too long: %s", path);
   }
   fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) {
-    set_err(err, "cannot create %s: %s", tmp, strerror(errno));
+    cr_set_err(err, "cannot create %s: %s", tmp, strerror(errno));
     goto out;
   }
   if (fchmod(fd, mode) != 0) {
-    set_err(err, "cannot chmod %s: %s", tmp, strerror(errno));
+    cr_set_err(err, "cannot chmod %s: %s", tmp, strerror(errno));
     goto out;
   }
   while (left > 0) {
@@ -37,24 +37,24 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
       continue;
     }
     if (n <= 0) {
-      set_err(err, "cannot write %s: %s", tmp, strerror(errno));
+      cr_set_err(err, "cannot write %s: %s", tmp, strerror(errno));
       goto out;
     }
     p += n;
     left -= (size_t)n;
   }
   if (fsync(fd) != 0) {
-    set_err(err, "cannot sync %s: %s", tmp, strerror(errno));
+    cr_set_err(err, "cannot sync %s: %s", tmp, strerror(errno));
     goto out;
   }
   if (close(fd) != 0) {
     fd = -1;
-    set_err(err, "cannot close %s: %s", tmp, strerror(errno));
+    cr_set_err(err, "cannot close %s: %s", tmp, strerror(errno));
     goto out;
   }
   fd = -1;
   if (rename(tmp, path) != 0) {
-    set_err(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    cr_set_err(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     goto out;
   }
   rc = 0;
@@ -70,7 +70,7 @@ out:
 
 /* Reads a whole (small) file into a NUL-terminated malloc'd buffer.
  * Answers -1 with errno set (ENOENT when missing) on failure. */
-int read_file(const char *path, char **out, size_t *out_len) {
+int cr_read_file(const char *path, char **out, size_t *out_len) {
   FILE *f = fopen(path, "rbe");
   char *buf = NULL;
   size_t cap = 0;

@@ -8,7 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-void hex_encode(const unsigned char *in, size_t len, char *out, int upper) {
+void cr_hex_encode(const unsigned char *in, size_t len, char *out, int upper) {
   const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
   for (size_t i = 0; i < len; i++) {
     out[2 * i] = digits[in[i] >> 4];
@@ -28,7 +28,7 @@ void crypto_sha256_hex(const void *data, size_t len, char out[65]) {
     out[0] = '\0';
     return;
   }
-  hex_encode(md, sizeof(md), out, 0);
+  cr_hex_encode(md, sizeof(md), out, 0);
 }
 
 int crypto_equal(const void *a, const void *b, size_t len) {

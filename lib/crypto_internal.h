@@ -2,8 +2,11 @@
  * crypto_internal.h: what the lib/crypto_*.c files share; crypto.h is the
  * public API. Only lib/crypto*.c include this header (it pulls in OpenSSL).
  *
+ * The helpers declared here carry the cr_ prefix: they are visible to the
+ * whole program, and the prefix keeps them out of its way.
+ *
  * Internal conventions: every function with an `err` argument reports
- * through set_err(), which appends the first queued OpenSSL error when
+ * through cr_set_err(), which appends the first queued OpenSSL error when
  * there is one and clears the queue so later calls start clean.
  */
 #ifndef CERTDEPLOY_CRYPTO_INTERNAL_H
@@ -35,61 +38,61 @@ struct crypto_key {
 
 /* Stores "fmt...: <openssl reason>" in *err (when err is non-NULL and
  * empty) and clears the OpenSSL error queue. Always returns -1. */
-__attribute__((format(printf, 2, 3))) int set_err(char **err, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int cr_set_err(char **err, const char *fmt, ...);
 
 /* ---- crypto_bio.c ---------------------------------------------------- */
 
 /* Contents of a memory BIO as a fresh malloc'd string; NULL on failure. */
-char *bio_to_string(BIO *bio);
+char *cr_bio_to_string(BIO *bio);
 /* A read-only memory BIO over text (which must outlive it). */
-BIO *bio_from_text(const char *text);
+BIO *cr_bio_from_text(const char *text);
 /* The pem_password_cb that refuses every passphrase prompt. */
-int no_password_cb(char *buf, int size, int rwflag, void *u);
+int cr_no_password_cb(char *buf, int size, int rwflag, void *u);
 
 /* ---- crypto_file.c --------------------------------------------------- */
 
 /* Writes data to path through a temp file of the given mode and a rename. */
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, char **err);
+int cr_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, char **err);
 /* Reads a small file into *out (malloc'd, NUL-terminated); -1 with errno. */
-int read_file(const char *path, char **out, size_t *out_len);
+int cr_read_file(const char *path, char **out, size_t *out_len);
 
 /* ---- crypto_hash.c --------------------------------------------------- */
 
 /* Hex of len bytes into out (2 * len + 1 bytes), upper case when upper. */
-void hex_encode(const unsigned char *in, size_t len, char *out, int upper);
+void cr_hex_encode(const unsigned char *in, size_t len, char *out, int upper);
 
 /* ---- crypto_key.c ---------------------------------------------------- */
 
 /* SHA-256 hex of the DER SubjectPublicKeyInfo of pkey. */
-int pubkey_sha256(EVP_PKEY *pkey, char out[65]);
+int cr_pubkey_sha256(EVP_PKEY *pkey, char out[65]);
 /* An unencrypted PEM private key; NULL on failure (caller frees). */
-EVP_PKEY *pkey_from_pem(const char *pem);
+EVP_PKEY *cr_pkey_from_pem(const char *pem);
 /* PKCS#8 PEM of pkey; free with crypto_free_secret. */
-char *pkey_to_pem(EVP_PKEY *pkey);
+char *cr_pkey_to_pem(EVP_PKEY *pkey);
 
 /* ---- crypto_csr.c ---------------------------------------------------- */
 
 /* crypto_csr_check that also hands back the parsed request (caller frees
  * with X509_REQ_free) when out_req is non-NULL. */
-int csr_check(const char *pem, crypto_csr_info *info_out, X509_REQ **out_req, char **err);
+int cr_csr_check(const char *pem, crypto_csr_info *info_out, X509_REQ **out_req, char **err);
 
 /* ---- crypto_cert.c --------------------------------------------------- */
 
 /* The first CN of name into out, "" when absent; -1 when malformed. */
-int name_cn(const X509_NAME *name, char *out, size_t outsz);
+int cr_name_cn(const X509_NAME *name, char *out, size_t outsz);
 /* The first certificate of a PEM text; NULL on failure (caller frees). */
-X509 *cert_from_pem(const char *pem);
+X509 *cr_cert_from_pem(const char *pem);
 /* PEM of x, malloc'd; NULL on failure. */
-char *cert_to_pem(X509 *x);
+char *cr_cert_to_pem(X509 *x);
 
 /* ---- crypto_cert_build.c --------------------------------------------- */
 
 /* Adds one extension given in openssl.cnf syntax (static strings only). */
-int add_ext(X509 *x, X509 *issuer, int nid, const char *value);
+int cr_add_ext(X509 *x, X509 *issuer, int nid, const char *value);
 /* Adds gens as the subjectAltName extension of x (gens stays the caller's). */
-int add_san(X509 *x, GENERAL_NAMES *gens);
+int cr_add_san(X509 *x, GENERAL_NAMES *gens);
 /* A fresh v3 certificate shell: serial, validity, subject CN, public key. */
-X509 *cert_new(EVP_PKEY *subject_key, const char *cn, time_t now, long seconds,
-               size_t serial_bytes);
+X509 *cr_cert_new(EVP_PKEY *subject_key, const char *cn, time_t now, long seconds,
+                  size_t serial_bytes);
 
 #endif

@@ -9,7 +9,7 @@
 #include <openssl/x509.h>
 
 /* SHA-256 hex of the DER SubjectPublicKeyInfo of pkey. */
-int pubkey_sha256(EVP_PKEY *pkey, char out[65]) {
+int cr_pubkey_sha256(EVP_PKEY *pkey, char out[65]) {
   unsigned char *der = NULL;
   int len = i2d_PUBKEY(pkey, &der);
   if (len <= 0) {
@@ -46,31 +46,31 @@ crypto_key *crypto_key_generate_ec_p256(void) {
   return key_wrap(EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"));
 }
 
-EVP_PKEY *pkey_from_pem(const char *pem) {
-  BIO *bio = bio_from_text(pem);
+EVP_PKEY *cr_pkey_from_pem(const char *pem) {
+  BIO *bio = cr_bio_from_text(pem);
   EVP_PKEY *pkey = NULL;
   if (bio != NULL) {
-    pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password_cb, NULL);
+    pkey = PEM_read_bio_PrivateKey(bio, NULL, cr_no_password_cb, NULL);
   }
   BIO_free(bio);
   return pkey;
 }
 
 crypto_key *crypto_key_from_pem(const char *pem, char **err) {
-  EVP_PKEY *pkey = pkey_from_pem(pem);
+  EVP_PKEY *pkey = cr_pkey_from_pem(pem);
   if (pkey == NULL) {
-    set_err(err, "not an unencrypted PEM private key");
+    cr_set_err(err, "not an unencrypted PEM private key");
     return NULL;
   }
   return key_wrap(pkey);
 }
 
 /* PKCS#8 PEM of pkey through a wiping BIO; free with crypto_free_secret. */
-char *pkey_to_pem(EVP_PKEY *pkey) {
+char *cr_pkey_to_pem(EVP_PKEY *pkey) {
   BIO *bio = BIO_new(BIO_s_secmem());
   char *out = NULL;
   if (bio != NULL && PEM_write_bio_PKCS8PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) == 1) {
-    out = bio_to_string(bio);
+    out = cr_bio_to_string(bio);
   }
   ERR_clear_error();
   BIO_free(bio);
@@ -78,11 +78,11 @@ char *pkey_to_pem(EVP_PKEY *pkey) {
 }
 
 char *crypto_key_to_pem(const crypto_key *key) {
-  return pkey_to_pem(key->pkey);
+  return cr_pkey_to_pem(key->pkey);
 }
 
 int crypto_key_pubkey_sha256(const crypto_key *key, char out[65]) {
-  return pubkey_sha256(key->pkey, out);
+  return cr_pubkey_sha256(key->pkey, out);
 }
 
 void crypto_key_free(crypto_key **key) {

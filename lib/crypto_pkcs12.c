@@ -13,13 +13,13 @@
  * there is none. */
 static STACK_OF(X509) * certs_from_pem(const char *pem) {
   STACK_OF(X509) *certs = sk_X509_new_null();
-  BIO *bio = bio_from_text(pem);
+  BIO *bio = cr_bio_from_text(pem);
   X509 *x;
 
   if (certs == NULL || bio == NULL) {
     goto fail;
   }
-  while ((x = PEM_read_bio_X509(bio, NULL, no_password_cb, NULL)) != NULL) {
+  while ((x = PEM_read_bio_X509(bio, NULL, cr_no_password_cb, NULL)) != NULL) {
     if (sk_X509_push(certs, x) <= 0) {
       X509_free(x);
       goto fail;
@@ -48,22 +48,22 @@ int crypto_pkcs12_create(const char *cert_pem, const char *key_pem, const char *
   int len;
   int rc = -1;
 
-  cert = cert_from_pem(cert_pem);
+  cert = cr_cert_from_pem(cert_pem);
   if (cert == NULL) {
-    set_err(err, "PKCS#12: not a PEM certificate");
+    cr_set_err(err, "PKCS#12: not a PEM certificate");
     goto out;
   }
-  pkey = pkey_from_pem(key_pem);
+  pkey = cr_pkey_from_pem(key_pem);
   if (pkey == NULL) {
-    set_err(err, "PKCS#12: not an unencrypted PEM private key");
+    cr_set_err(err, "PKCS#12: not an unencrypted PEM private key");
     goto out;
   }
   if (X509_check_private_key(cert, pkey) != 1) {
-    set_err(err, "PKCS#12: the private key does not match the certificate");
+    cr_set_err(err, "PKCS#12: the private key does not match the certificate");
     goto out;
   }
   if (chain_pem != NULL && chain_pem[0] != '\0' && (chain = certs_from_pem(chain_pem)) == NULL) {
-    set_err(err, "PKCS#12: the chain is not PEM certificates");
+    cr_set_err(err, "PKCS#12: the chain is not PEM certificates");
     goto out;
   }
   /* mac_iter -1 leaves the MAC off so we can set it with SHA-256 below. */
@@ -71,17 +71,17 @@ int crypto_pkcs12_create(const char *cert_pem, const char *key_pem, const char *
                       PKCS12_DEFAULT_ITER, -1, 0);
   if (p12 == NULL ||
       PKCS12_set_mac(p12, password, -1, NULL, 0, PKCS12_DEFAULT_ITER, EVP_sha256()) != 1) {
-    set_err(err, "PKCS#12: cannot build the container");
+    cr_set_err(err, "PKCS#12: cannot build the container");
     goto out;
   }
   len = i2d_PKCS12(p12, NULL);
   if (len <= 0 || (buf = malloc((size_t)len)) == NULL) {
-    set_err(err, "PKCS#12: cannot encode the container");
+    cr_set_err(err, "PKCS#12: cannot encode the container");
     goto out;
   }
   p = buf;
   if (i2d_PKCS12(p12, &p) != len) {
-    set_err(err, "PKCS#12: cannot encode the container");
+    cr_set_err(err, "PKCS#12: cannot encode the container");
     goto out;
   }
   *der = buf;
@@ -110,21 +110,21 @@ int crypto_pkcs12_parse(const unsigned char *der, size_t der_len, const char *pa
   int rc = -1;
 
   if (der_len > LONG_MAX || (p12 = d2i_PKCS12(NULL, &p, (long)der_len)) == NULL) {
-    set_err(err, "PKCS#12: not a PKCS#12 container");
+    cr_set_err(err, "PKCS#12: not a PKCS#12 container");
     goto out;
   }
   if (PKCS12_mac_present(p12) && PKCS12_verify_mac(p12, password, -1) != 1) {
-    set_err(err, "PKCS#12: wrong password or damaged container");
+    cr_set_err(err, "PKCS#12: wrong password or damaged container");
     goto out;
   }
   if (PKCS12_parse(p12, password, &pkey, &cert, &ca) != 1 || pkey == NULL || cert == NULL) {
-    set_err(err, "PKCS#12: cannot open the container (wrong password?)");
+    cr_set_err(err, "PKCS#12: cannot open the container (wrong password?)");
     goto out;
   }
-  c = cert_to_pem(cert);
-  k = pkey_to_pem(pkey);
+  c = cr_cert_to_pem(cert);
+  k = cr_pkey_to_pem(pkey);
   if (c == NULL || k == NULL) {
-    set_err(err, "PKCS#12: cannot encode its contents");
+    cr_set_err(err, "PKCS#12: cannot encode its contents");
     goto out;
   }
   *cert_pem = c;

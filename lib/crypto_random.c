@@ -73,7 +73,7 @@ int crypto_uuid_v4(char out[37]) {
   }
   b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
   b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-  hex_encode(b, sizeof(b), hex, 0);
+  cr_hex_encode(b, sizeof(b), hex, 0);
   snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
   return 0;
 }

@@ -25,18 +25,18 @@ int crypto_master_key_load(const char *path, unsigned char key[CRYPTO_MASTER_KEY
    * read what it wrote. */
   for (int round = 0; round < 2; round++) {
     int fd;
-    if (read_file(path, &data, &len) == 0) {
+    if (cr_read_file(path, &data, &len) == 0) {
       break;
     }
     if (errno != ENOENT) {
-      return set_err(err, "cannot read master key %s: %s", path, strerror(errno));
+      return cr_set_err(err, "cannot read master key %s: %s", path, strerror(errno));
     }
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) {
       continue;
     }
     if (fd < 0) {
-      return set_err(err, "cannot create master key %s: %s", path, strerror(errno));
+      return cr_set_err(err, "cannot create master key %s: %s", path, strerror(errno));
     }
     if (crypto_random_bytes(key, CRYPTO_MASTER_KEY_LEN) != 0 ||
         write(fd, key, CRYPTO_MASTER_KEY_LEN) != CRYPTO_MASTER_KEY_LEN || fsync(fd) != 0) {
@@ -44,17 +44,17 @@ int crypto_master_key_load(const char *path, unsigned char key[CRYPTO_MASTER_KEY
       close(fd);
       unlink(path);
       crypto_cleanse(key, CRYPTO_MASTER_KEY_LEN);
-      return set_err(err, "cannot write master key %s: %s", path, strerror(saved));
+      return cr_set_err(err, "cannot write master key %s: %s", path, strerror(saved));
     }
     close(fd);
     return 0;
   }
   if (data == NULL) {
-    return set_err(err, "cannot read master key %s", path);
+    return cr_set_err(err, "cannot read master key %s", path);
   }
   if (len != CRYPTO_MASTER_KEY_LEN) {
-    set_err(err, "master key %s has %zu bytes; it must hold exactly %d", path, len,
-            CRYPTO_MASTER_KEY_LEN);
+    cr_set_err(err, "master key %s has %zu bytes; it must hold exactly %d", path, len,
+               CRYPTO_MASTER_KEY_LEN);
     goto out;
   }
   memcpy(key, data, CRYPTO_MASTER_KEY_LEN);

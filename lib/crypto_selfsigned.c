@@ -80,39 +80,40 @@ int crypto_selfsigned_write(const char *cert_path, const char *key_path, const c
   int rc = -1;
 
   if (!host_is_default(host) && !is_ip_literal(host) && !host_is_valid_dns(host)) {
-    return set_err(err, "host %s is neither an IP address nor a DNS name", host);
+    return cr_set_err(err, "host %s is neither an IP address nor a DNS name", host);
   }
   if (strlen(cn) > MAX_CN_LEN) {
     cn = "localhost";
   }
   pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
   if (pkey == NULL) {
-    set_err(err, "cannot generate an EC P-256 key");
+    cr_set_err(err, "cannot generate an EC P-256 key");
     goto out;
   }
-  x = cert_new(pkey, cn, time(NULL), SELFSIGNED_VALIDITY_SECONDS, LEAF_SERIAL_BYTES);
+  x = cr_cert_new(pkey, cn, time(NULL), SELFSIGNED_VALIDITY_SECONDS, LEAF_SERIAL_BYTES);
   gens = sk_GENERAL_NAME_new_null();
   if (x == NULL || gens == NULL || X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
       gens_add_dns(gens, "localhost") != 0 || gens_add_ip(gens, "127.0.0.1") != 0 ||
       gens_add_ip(gens, "::1") != 0 ||
       (!host_is_default(host) &&
        (is_ip_literal(host) ? gens_add_ip(gens, host) : gens_add_dns(gens, host)) != 0) ||
-      add_san(x, gens) != 0 || add_ext(x, x, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
-      add_ext(x, x, NID_key_usage, "critical,digitalSignature") != 0 ||
-      add_ext(x, x, NID_ext_key_usage, "serverAuth") != 0 ||
-      add_ext(x, x, NID_subject_key_identifier, "hash") != 0 ||
+      cr_add_san(x, gens) != 0 ||
+      cr_add_ext(x, x, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
+      cr_add_ext(x, x, NID_key_usage, "critical,digitalSignature") != 0 ||
+      cr_add_ext(x, x, NID_ext_key_usage, "serverAuth") != 0 ||
+      cr_add_ext(x, x, NID_subject_key_identifier, "hash") != 0 ||
       X509_sign(x, pkey, EVP_sha256()) <= 0) {
-    set_err(err, "cannot build the self-signed certificate");
+    cr_set_err(err, "cannot build the self-signed certificate");
     goto out;
   }
-  cert_pem = cert_to_pem(x);
-  key_pem = pkey_to_pem(pkey);
+  cert_pem = cr_cert_to_pem(x);
+  key_pem = cr_pkey_to_pem(pkey);
   if (cert_pem == NULL || key_pem == NULL) {
-    set_err(err, "cannot encode the self-signed pair");
+    cr_set_err(err, "cannot encode the self-signed pair");
     goto out;
   }
-  if (write_file_atomic(key_path, key_pem, strlen(key_pem), 0600, err) != 0 ||
-      write_file_atomic(cert_path, cert_pem, strlen(cert_pem), 0644, err) != 0) {
+  if (cr_write_file_atomic(key_path, key_pem, strlen(key_pem), 0600, err) != 0 ||
+      cr_write_file_atomic(cert_path, cert_pem, strlen(cert_pem), 0644, err) != 0) {
     goto out;
   }
   rc = 0;
