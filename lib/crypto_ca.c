@@ -58,8 +58,6 @@ static int path_join(char *out, size_t outsz, const char *dir, const char *name)
 static int ca_create_files(const char *cert_path, const char *key_path, char **err) {
   EVP_PKEY *pkey = NULL;
   X509 *x = NULL;
-  char *cert_pem = NULL;
-  char *key_pem = NULL;
   int rc = -1;
 
   pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -76,24 +74,11 @@ static int ca_create_files(const char *cert_path, const char *key_path, char **e
     cr_set_err(err, "cannot build the CA certificate");
     goto out;
   }
-  cert_pem = cr_cert_to_pem(x);
-  key_pem = cr_pkey_to_pem(pkey);
-  if (cert_pem == NULL || key_pem == NULL) {
-    cr_set_err(err, "cannot encode the CA pair");
-    goto out;
-  }
-  /* Key first: a cert without its key would be an unusable half pair. */
-  if (cr_write_file_atomic(key_path, key_pem, strlen(key_pem), 0600, err) != 0 ||
-      cr_write_file_atomic(cert_path, cert_pem, strlen(cert_pem), 0644, err) != 0) {
-    goto out;
-  }
-  rc = 0;
+  rc = cr_write_pair(cert_path, key_path, x, pkey, "CA", err);
 out:
   ERR_clear_error();
   X509_free(x);
   EVP_PKEY_free(pkey);
-  free(cert_pem);
-  crypto_free_secret(key_pem);
   return rc;
 }
 

@@ -1,5 +1,9 @@
-/* crypto_cert_build.c: parts of a new certificate: shell, random serial, extensions. */
+/* crypto_cert_build.c: parts of a new certificate (shell, random serial,
+ * extensions) and writing a new pair to files. */
 #include "crypto_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include <openssl/bn.h>
 #include <openssl/x509.h>
@@ -71,4 +75,23 @@ fail:
   X509_NAME_free(name);
   X509_free(x);
   return NULL;
+}
+
+int cr_write_pair(const char *cert_path, const char *key_path, X509 *x, EVP_PKEY *pkey,
+                  const char *what, char **err) {
+  int rc = -1;
+  char *cert_pem = cr_cert_to_pem(x);
+  char *key_pem = cr_pkey_to_pem(pkey);
+  if (cert_pem == NULL || key_pem == NULL) {
+    cr_set_err(err, "cannot encode the %s pair", what);
+    goto out;
+  }
+  /* Key first: a cert without its key would be an unusable half pair. */
+  if (cr_write_file_atomic(key_path, key_pem, strlen(key_pem), 0600, err) == 0 &&
+      cr_write_file_atomic(cert_path, cert_pem, strlen(cert_pem), 0644, err) == 0)
+    rc = 0;
+out:
+  free(cert_pem);
+  crypto_free_secret(key_pem);
+  return rc;
 }

@@ -94,5 +94,10 @@ int cr_add_san(X509 *x, GENERAL_NAMES *gens);
 /* A fresh v3 certificate shell: serial, validity, subject CN, public key. */
 X509 *cr_cert_new(EVP_PKEY *subject_key, const char *cn, time_t now, long seconds,
                   size_t serial_bytes);
+/* Writes the key (0600) then the certificate (0644) as PEM files, each
+ * atomically; `what` names the pair in errors ("CA", "self-signed").
+ * 0, or -1 with *err set. */
+int cr_write_pair(const char *cert_path, const char *key_path, X509 *x, EVP_PKEY *pkey,
+                  const char *what, char **err);
 
 #endif

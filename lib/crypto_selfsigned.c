@@ -74,8 +74,6 @@ int crypto_selfsigned_write(const char *cert_path, const char *key_path, const c
   EVP_PKEY *pkey = NULL;
   X509 *x = NULL;
   GENERAL_NAMES *gens = NULL;
-  char *cert_pem = NULL;
-  char *key_pem = NULL;
   const char *cn = host_is_default(host) ? "localhost" : host;
   int rc = -1;
 
@@ -106,23 +104,11 @@ int crypto_selfsigned_write(const char *cert_path, const char *key_path, const c
     cr_set_err(err, "cannot build the self-signed certificate");
     goto out;
   }
-  cert_pem = cr_cert_to_pem(x);
-  key_pem = cr_pkey_to_pem(pkey);
-  if (cert_pem == NULL || key_pem == NULL) {
-    cr_set_err(err, "cannot encode the self-signed pair");
-    goto out;
-  }
-  if (cr_write_file_atomic(key_path, key_pem, strlen(key_pem), 0600, err) != 0 ||
-      cr_write_file_atomic(cert_path, cert_pem, strlen(cert_pem), 0644, err) != 0) {
-    goto out;
-  }
-  rc = 0;
+  rc = cr_write_pair(cert_path, key_path, x, pkey, "self-signed", err);
 out:
   ERR_clear_error();
   GENERAL_NAMES_free(gens);
   X509_free(x);
   EVP_PKEY_free(pkey);
-  free(cert_pem);
-  crypto_free_secret(key_pem);
   return rc;
 }
