@@ -233,6 +233,16 @@ PGresult *db_exec(db_conn *c, db_stmt *s, int nparams, const char *const *params
   return NULL;
 }
 
+int db_exec_affected(db_conn *c, db_stmt *s, int nparams, const char *const *params) {
+  int rc;
+  PGresult *res = db_exec(c, s, nparams, params, &rc);
+  if (res == NULL)
+    return rc;
+  int n = db_affected(res);
+  PQclear(res);
+  return n;
+}
+
 int db_exec_count(db_conn *c, db_stmt *s, int nparams, const char *const *params) {
   int rc;
   PGresult *res = db_exec(c, s, nparams, params, &rc);

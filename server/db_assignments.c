@@ -9,7 +9,7 @@
 
 /* New deployments and their "assigned" history rows, in one statement. */
 #define ASSIGN_FROM(selection)                                                                     \
-  "WITH ins AS (INSERT INTO deployments (device_id, profile_id, next_attempt_at) " selection      \
+  "WITH ins AS (INSERT INTO deployments (device_id, profile_id, next_attempt_at) " selection       \
   " ON CONFLICT DO NOTHING RETURNING device_id, profile_id, generation) "                          \
   "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, $2, 'assigned', NULL, "        \
   "'pending', generation, 'profile assigned' FROM ins"
@@ -49,19 +49,9 @@ DB_STMT(devices_missing,
 DB_STMT(profile_exists, "SELECT 1 FROM profiles WHERE id = $1::uuid");
 DB_STMT(notify_work, "SELECT pg_notify('certdeploy_work', '')");
 
-static int run_count(db_conn *c, db_stmt *s, int n, const char *const *p) {
-  int rc;
-  PGresult *res = db_exec(c, s, n, p, &rc);
-  if (res == NULL)
-    return rc;
-  int count = db_affected(res);
-  PQclear(res);
-  return count;
-}
-
 int db_assign_all_devices(db_conn *c, const char *profile_id, const char *actor) {
   const char *p[] = {profile_id, actor};
-  return run_count(c, &assign_all, 2, p);
+  return db_exec_affected(c, &assign_all, 2, p);
 }
 
 /* A PostgreSQL array literal of validated UUIDs; malloc'd. */
@@ -105,14 +95,14 @@ int db_assign_devices(db_conn *c, const char *profile_id, const char *const *dev
   if (array == NULL)
     return DB_HARD_ERROR;
   const char *p[] = {profile_id, actor, array};
-  int rc = run_count(c, &assign_listed, 3, p);
+  int rc = db_exec_affected(c, &assign_listed, 3, p);
   free(array);
   return rc;
 }
 
 int db_assign_profiles_to_device(db_conn *c, const char *device_id, const char *actor) {
   const char *p[] = {device_id, actor};
-  return run_count(c, &assign_to_device, 2, p);
+  return db_exec_affected(c, &assign_to_device, 2, p);
 }
 
 int db_profile_requeue(db_conn *c, const char *profile_id, const char *actor, int *requeued,
@@ -130,11 +120,11 @@ int db_profile_requeue(db_conn *c, const char *profile_id, const char *actor, in
 
 int db_unassign(db_conn *c, const char *profile_id, const char *device_id, const char *actor) {
   const char *p[] = {profile_id, device_id, actor};
-  return run_count(c, &unassign, 3, p);
+  return db_exec_affected(c, &unassign, 3, p);
 }
 
 int db_notify_work(db_conn *c) {
-  int rc = run_count(c, &notify_work, 0, NULL);
+  int rc = db_exec_affected(c, &notify_work, 0, NULL);
   return rc < 0 ? rc : 0;
 }
 

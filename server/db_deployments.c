@@ -8,23 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+// clang-format off
 #define CERT_COLUMNS(p)                                                                            \
-  "d." p "_serial, " DB_TS("d." p "_not_before") ", " DB_TS(                                       \
-      "d." p "_not_after") ", d." p "_sha256, coalesce(now() BETWEEN d." p "_not_before AND d." p  \
-                           "_not_after, false)"
+  "d." p "_serial, " DB_TS("d." p "_not_before") ", " DB_TS("d." p "_not_after") ", "              \
+  "d." p "_sha256, coalesce(now() BETWEEN d." p "_not_before AND d." p "_not_after, false)"
 
-#define DEPLOYMENT_COLUMNS                                                                                                              \
-  "d.device_id, d.profile_id, p.name, p.key_mode, d.status, "                                                                           \
-  "coalesce(d.failure_source, ''), d.detail, d.attempts, " DB_TS(                                                                       \
-      "d.next_attempt_at") ", "                                                                                                         \
-                           "d.generation, " DB_TS(                                                                                      \
-                               "d.updated_at") ", coalesce(d.issued_generation = d.generation, "                                        \
-                                               "false), "                                                                               \
-                                               "coalesce(d.csr_generation = d.generation, "                                             \
-                                               "false), " CERT_COLUMNS(                                                                 \
-                                                   "issued") ", " CERT_COLUMNS("installed") ","                                         \
-                                                                                            " " DB_TS("d.renew_at") ", p.common_name, " \
-                                                                                                                    "coalesce(p.renew_before_days, 0) "
+#define DEPLOYMENT_COLUMNS                                                                         \
+  "d.device_id, d.profile_id, p.name, p.key_mode, d.status, "                                     \
+  "coalesce(d.failure_source, ''), d.detail, d.attempts, " DB_TS("d.next_attempt_at") ", "        \
+  "d.generation, " DB_TS("d.updated_at") ", coalesce(d.issued_generation = d.generation, false), " \
+  "coalesce(d.csr_generation = d.generation, false), " CERT_COLUMNS("issued") ", "                 \
+  CERT_COLUMNS("installed") ", " DB_TS("d.renew_at") ", p.common_name, "                           \
+  "coalesce(p.renew_before_days, 0) "
 #define DEPLOYMENT_SELECT                                                                          \
   "SELECT " DEPLOYMENT_COLUMNS "FROM deployments d JOIN profiles p ON p.id = d.profile_id "
 
@@ -36,9 +31,10 @@ DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid 
 /* The check-in's one round trip: the token's device and its deployments
  * (one row with NULL deployment columns when it has none). */
 DB_STMT(device_checkin_load,
-        "SELECT v.id, v.serial, v.name, v.token_hash, " DEPLOYMENT_COLUMNS
+        "SELECT " DB_DEVICE_IDENTITY_COLUMNS("v") ", " DEPLOYMENT_COLUMNS
         "FROM devices v LEFT JOIN (deployments d JOIN profiles p ON p.id = d.profile_id) "
         "ON d.device_id = v.id WHERE v.token_hash = $1 ORDER BY p.name");
+// clang-format on
 
 /* Every transition: update guarded by (status, generation), then history
  * from the returned row. $1 device, $2 profile, $3 expected status, $4
@@ -193,26 +189,12 @@ int db_device_checkin_load(db_conn *c, const char *token_hash, db_device_identit
     return rc;
   int n = PQntuples(res);
   if (n > 0) {
-    db_get_text(res, 0, 0, dev->id, sizeof(dev->id));
-    db_get_text(res, 0, 1, dev->serial, sizeof(dev->serial));
-    db_get_text(res, 0, 2, dev->name, sizeof(dev->name));
-    db_get_text(res, 0, 3, dev->token_hash, sizeof(dev->token_hash));
+    db_read_device_identity(res, 0, dev);
     *count = PQgetisnull(res, 0, 4) ? 0 : n; /* 4: d.device_id, NULL without deployments */
   }
   rc = read_deployments(res, *count, 4, rows);
   PQclear(res);
   return rc < 0 ? rc : n > 0;
-}
-
-/* Runs a guarded statement; returns rows changed (0 when raced). */
-static int run(db_conn *c, db_stmt *s, int n, const char *const *p) {
-  int rc;
-  PGresult *res = db_exec(c, s, n, p, &rc);
-  if (res == NULL)
-    return rc;
-  int count = db_affected(res);
-  PQclear(res);
-  return count;
 }
 
 int db_deployment_apply(db_conn *c, const char *device_id, const char *profile_id,
@@ -233,7 +215,7 @@ int db_deployment_apply(db_conn *c, const char *device_id, const char *profile_i
                      ch->actor,
                      state_event_name(ch->event),
                      ch->claim_id};
-  return run(c, &deployment_apply, 12, p);
+  return db_exec_affected(c, &deployment_apply, 12, p);
 }
 
 int db_deployment_issued(db_conn *c, const char *device_id, const char *profile_id,
@@ -249,7 +231,7 @@ int db_deployment_issued(db_conn *c, const char *device_id, const char *profile_
                      cert->key_sealed, cert->csr,
                      attempts,         ch->detail ? ch->detail : "",
                      ch->actor,        ch->claim_id};
-  return run(c, &deployment_issued, 16, p);
+  return db_exec_affected(c, &deployment_issued, 16, p);
 }
 
 int db_deployment_verified(db_conn *c, const char *device_id, const char *profile_id,
@@ -260,7 +242,7 @@ int db_deployment_verified(db_conn *c, const char *device_id, const char *profil
                      "verifying", gen,
                      renew_at,    ch->detail ? ch->detail : "",
                      ch->actor,   state_event_name(ch->event)};
-  return run(c, &deployment_verified, 8, p);
+  return db_exec_affected(c, &deployment_verified, 8, p);
 }
 
 int db_deployment_new_generation(db_conn *c, const char *device_id, const char *profile_id,
@@ -274,12 +256,12 @@ int db_deployment_new_generation(db_conn *c, const char *device_id, const char *
                      ch->detail ? ch->detail : "",
                      ch->actor,
                      state_event_name(ch->event)};
-  return run(c, &deployment_new_generation, 7, p);
+  return db_exec_affected(c, &deployment_new_generation, 7, p);
 }
 
 int db_deployment_resend_failed(db_conn *c, const char *device_id, const char *profile_id,
                                 const db_change *ch) {
-  int rc = run(c, &resend_allow, 0, NULL);
+  int rc = db_exec_affected(c, &resend_allow, 0, NULL);
   if (rc < 0)
     return rc;
   return db_deployment_new_generation(c, device_id, profile_id, ch);
@@ -296,7 +278,7 @@ int db_history_append(db_conn *c, const char *device_id, const char *profile_id,
                      ch->actor,
                      state_event_name(ch->event),
                      ch->detail ? ch->detail : ""};
-  return run(c, &history_append, 7, p);
+  return db_exec_affected(c, &history_append, 7, p);
 }
 
 int db_deployment_store_csr(db_conn *c, const char *device_id, const char *profile_id,
@@ -304,7 +286,7 @@ int db_deployment_store_csr(db_conn *c, const char *device_id, const char *profi
   char gen[16];
   snprintf(gen, sizeof(gen), "%d", generation);
   const char *p[] = {device_id, profile_id, gen, csr};
-  return run(c, &deployment_store_csr, 4, p);
+  return db_exec_affected(c, &deployment_store_csr, 4, p);
 }
 
 int db_deployment_key(db_conn *c, const char *device_id, const char *profile_id, int generation,
@@ -332,10 +314,10 @@ int db_profile_resend(db_conn *c, const char *profile_id, deployment_status stat
   int rc = db_begin(c);
   if (rc != 0)
     return rc;
-  if (status == STATUS_FAILED && (rc = run(c, &resend_allow, 0, NULL)) < 0)
+  if (status == STATUS_FAILED && (rc = db_exec_affected(c, &resend_allow, 0, NULL)) < 0)
     goto fail;
   const char *p[] = {profile_id, state_status_name(status), actor};
-  int n = run(c, &profile_resend, 3, p);
+  int n = db_exec_affected(c, &profile_resend, 3, p);
   if (n < 0) {
     rc = n;
     goto fail;

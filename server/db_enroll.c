@@ -7,7 +7,7 @@
 
 /* Read-only: the contact time is written later, in batches (db_device_touch). */
 DB_STMT(device_authenticate,
-        "SELECT id, serial, name, token_hash FROM devices WHERE token_hash = $1");
+        "SELECT " DB_DEVICE_IDENTITY_COLUMNS("devices") " FROM devices WHERE token_hash = $1");
 /* Newest contact per device; never moves a time backwards (instances flush
  * their batches independently). */
 DB_STMT(device_touch,
@@ -21,6 +21,13 @@ DB_STMT(device_enroll,
         "ON CONFLICT (serial) DO UPDATE SET name = EXCLUDED.name, token_hash = EXCLUDED.token_hash "
         "RETURNING id, (xmax = 0)");
 
+void db_read_device_identity(const PGresult *res, int row, db_device_identity *out) {
+  db_get_text(res, row, 0, out->id, sizeof(out->id));
+  db_get_text(res, row, 1, out->serial, sizeof(out->serial));
+  db_get_text(res, row, 2, out->name, sizeof(out->name));
+  db_get_text(res, row, 3, out->token_hash, sizeof(out->token_hash));
+}
+
 int db_device_authenticate(db_conn *c, const char *token_hash, db_device_identity *out) {
   int rc;
   const char *p[] = {token_hash};
@@ -28,12 +35,8 @@ int db_device_authenticate(db_conn *c, const char *token_hash, db_device_identit
   if (res == NULL)
     return rc;
   int n = PQntuples(res);
-  if (n > 0) {
-    db_get_text(res, 0, 0, out->id, sizeof(out->id));
-    db_get_text(res, 0, 1, out->serial, sizeof(out->serial));
-    db_get_text(res, 0, 2, out->name, sizeof(out->name));
-    db_get_text(res, 0, 3, out->token_hash, sizeof(out->token_hash));
-  }
+  if (n > 0)
+    db_read_device_identity(res, 0, out);
   PQclear(res);
   return n > 0 ? 1 : 0;
 }
@@ -65,12 +68,6 @@ int db_device_enroll(db_conn *c, const char *serial, const char *name, const cha
 }
 
 int db_device_touch(db_conn *c, const char *ids, const char *ages) {
-  int rc;
   const char *p[] = {ids, ages};
-  PGresult *res = db_exec(c, &device_touch, 2, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = db_affected(res);
-  PQclear(res);
-  return n;
+  return db_exec_affected(c, &device_touch, 2, p);
 }

@@ -50,12 +50,6 @@ int db_enroll_secret_list(db_conn *c, const char *after_created, const char *aft
 }
 
 int db_enroll_secret_delete(db_conn *c, const char *id) {
-  int rc;
   const char *p[] = {id};
-  PGresult *res = db_exec(c, &enroll_secret_delete, 1, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = db_affected(res);
-  PQclear(res);
-  return n;
+  return db_exec_affected(c, &enroll_secret_delete, 1, p);
 }

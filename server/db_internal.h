@@ -41,6 +41,16 @@ struct db_conn {
  * logged unless it is an expected constraint violation, SQLSTATE class 23). */
 PGresult *db_exec(db_conn *conn, db_stmt *stmt, int nparams, const char *const *params, int *rc);
 
+/* A device's identity (db_enroll.h) as the first four columns of a row:
+ * DB_DEVICE_IDENTITY_COLUMNS selects them from the devices table `t`. */
+#define DB_DEVICE_IDENTITY_COLUMNS(t) t ".id, " t ".serial, " t ".name, " t ".token_hash"
+struct db_device_identity;
+void db_read_device_identity(const PGresult *res, int row, struct db_device_identity *out);
+
+/* Runs an INSERT/UPDATE/DELETE: returns the rows it affected, or a
+ * DB_*_ERROR. */
+int db_exec_affected(db_conn *conn, db_stmt *stmt, int nparams, const char *const *params);
+
 /* Runs a statement whose answer is one number (a count): returns it (0
  * when there is no row), or a DB_*_ERROR. */
 int db_exec_count(db_conn *conn, db_stmt *stmt, int nparams, const char *const *params);

@@ -25,16 +25,6 @@ DB_STMT(outbox_prune, "DELETE FROM webhook_outbox WHERE delivered_at IS NOT NULL
 DB_STMT(outbox_next_due, "SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now())) "
                          "FROM webhook_outbox WHERE delivered_at IS NULL");
 
-static int run_affected(db_conn *c, db_stmt *s, int n, const char *const *p) {
-  int rc;
-  PGresult *res = db_exec(c, s, n, p, &rc);
-  if (res == NULL)
-    return rc;
-  int count = db_affected(res);
-  PQclear(res);
-  return count;
-}
-
 int db_outbox_claim(db_conn *c, long lease_seconds, db_outbox_event *out) {
   int rc;
   char lease[24];
@@ -65,26 +55,26 @@ void db_outbox_event_release(db_outbox_event *ev) {
 
 int db_outbox_delivered(db_conn *c, const char *id) {
   const char *p[] = {id};
-  return run_affected(c, &outbox_delivered, 1, p);
+  return db_exec_affected(c, &outbox_delivered, 1, p);
 }
 
 int db_outbox_retry(db_conn *c, const char *id, long delay_seconds, const char *error) {
   char delay[24];
   snprintf(delay, sizeof(delay), "%ld", delay_seconds);
   const char *p[] = {id, delay, error ? error : ""};
-  return run_affected(c, &outbox_retry, 3, p);
+  return db_exec_affected(c, &outbox_retry, 3, p);
 }
 
 int db_outbox_unclaim(db_conn *c, const char *id) {
   const char *p[] = {id};
-  return run_affected(c, &outbox_unclaim, 1, p);
+  return db_exec_affected(c, &outbox_unclaim, 1, p);
 }
 
 int db_outbox_prune(db_conn *c, int days) {
   char d[16];
   snprintf(d, sizeof(d), "%d", days);
   const char *p[] = {d};
-  return run_affected(c, &outbox_prune, 1, p);
+  return db_exec_affected(c, &outbox_prune, 1, p);
 }
 
 int db_outbox_next_due_in(db_conn *c, double *seconds) {

@@ -153,17 +153,11 @@ int db_profile_list(db_conn *c, const char *after_created, const char *after_id,
 }
 
 int db_profile_update(db_conn *c, const char *id, const db_profile_fields *f) {
-  int rc;
   char renew[16];
   const char *p[9];
   fields_params(f, renew, p);
   p[8] = id;
-  PGresult *res = db_exec(c, &profiles_update, 9, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = db_affected(res);
-  PQclear(res);
-  return n;
+  return db_exec_affected(c, &profiles_update, 9, p);
 }
 
 int db_profile_delete(db_conn *c, const char *id, const char *actor) {

@@ -70,14 +70,8 @@ int db_token_list(db_conn *c, const char *after_created, const char *after_id, i
 }
 
 int db_token_delete(db_conn *c, const char *id) {
-  int rc;
   const char *p[] = {id};
-  PGresult *res = db_exec(c, &token_delete, 1, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = db_affected(res);
-  PQclear(res);
-  return n;
+  return db_exec_affected(c, &token_delete, 1, p);
 }
 
 int db_token_bootstrap(db_conn *c, const char *name, const char *token_hash) {

@@ -122,29 +122,18 @@ int db_claim_drop(db_conn *c, const db_claim *cl) {
 }
 
 int db_claim_confirm(db_conn *c, const db_claim *cl, long lease_seconds) {
-  int rc;
   char lease[24];
   snprintf(lease, sizeof(lease), "%ld", lease_seconds);
   const char *p[] = {cl->device_id, cl->profile_id, cl->claim_id, lease};
-  PGresult *res = db_exec(c, &claim_confirm, 4, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = db_affected(res);
-  PQclear(res);
-  return n > 0 ? 1 : 0;
+  int n = db_exec_affected(c, &claim_confirm, 4, p);
+  return n < 0 ? n : n > 0;
 }
 
 int db_renew_due(db_conn *c, int limit) {
-  int rc;
   char lim[16];
   snprintf(lim, sizeof(lim), "%d", limit);
   const char *p[] = {lim};
-  PGresult *res = db_exec(c, &renew_due, 1, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = db_affected(res);
-  PQclear(res);
-  return n;
+  return db_exec_affected(c, &renew_due, 1, p);
 }
 
 int db_next_due_in(db_conn *c, double *seconds) {
