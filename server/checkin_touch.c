@@ -29,8 +29,7 @@ struct checkin_touch {
   batch incoming; /* recorded since the last write */
   unsigned long dropped;
   int stopping;
-  pthread_mutex_t flush_mu; /* one write at a time; guards held */
-  batch held;               /* taken for writing, kept when a write failed */
+  batch held; /* the writer thread's: taken for writing, kept when a write failed */
 };
 
 /* Appends one contact; 0, or -1 when the batch is full or out of memory. */
@@ -88,8 +87,9 @@ static int literals(const batch *b, char **ids, char **ages) {
   return 0;
 }
 
-int checkin_touch_flush(checkin_touch *t) {
-  pthread_mutex_lock(&t->flush_mu);
+/* Writes what is held now. Returns 0, or a DB_*_ERROR (the contacts are
+ * then kept for the next write). */
+static int flush(checkin_touch *t) {
   pthread_mutex_lock(&t->mu);
   unsigned long dropped = t->dropped;
   t->dropped = 0;
@@ -121,7 +121,6 @@ int checkin_touch_flush(checkin_touch *t) {
 out:
   free(ids);
   free(ages);
-  pthread_mutex_unlock(&t->flush_mu);
   return rc;
 }
 
@@ -140,7 +139,7 @@ static void *writer(void *arg) {
       pthread_cond_timedwait(&t->wake, &t->mu, &until);
     int stop = t->stopping;
     pthread_mutex_unlock(&t->mu);
-    int rc = checkin_touch_flush(t);
+    int rc = flush(t);
     if (rc < 0 && !failing)
       log_msg(LOG_WARN, "cannot record device contact times yet; they are kept and retried");
     failing = rc < 0;
@@ -156,12 +155,10 @@ checkin_touch *checkin_touch_start(app *a) {
     return NULL;
   t->app = a;
   pthread_mutex_init(&t->mu, NULL);
-  pthread_mutex_init(&t->flush_mu, NULL);
   pthread_cond_init(&t->wake, NULL);
   if (pthread_create(&t->thread, NULL, writer, t) != 0) {
     log_fail("cannot start the device contact writer");
     pthread_mutex_destroy(&t->mu);
-    pthread_mutex_destroy(&t->flush_mu);
     pthread_cond_destroy(&t->wake);
     free(t);
     return NULL;
@@ -184,7 +181,6 @@ void checkin_touch_stop(checkin_touch **tp) {
   free(t->incoming.items);
   free(t->held.items);
   pthread_mutex_destroy(&t->mu);
-  pthread_mutex_destroy(&t->flush_mu);
   pthread_cond_destroy(&t->wake);
   free(t);
   *tp = NULL;

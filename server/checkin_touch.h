@@ -26,10 +26,6 @@ checkin_touch *checkin_touch_start(app *a);
  * is down), the contact is counted as dropped. Accepts NULL t. */
 void checkin_touch_record(checkin_touch *t, const char *device_id);
 
-/* Writes what is held now and waits for it. Returns 0, or a DB_*_ERROR
- * (the contacts are then kept for the next write). */
-int checkin_touch_flush(checkin_touch *t);
-
 /* Stops the thread after a last write. Accepts NULL. */
 void checkin_touch_stop(checkin_touch **t);
 

@@ -16,11 +16,12 @@ struct keypool {
   app *app;
   db_pool *db; /* one connection per refill thread */
   pthread_t *threads;
-  int nthreads; /* one per CPU */
-  pthread_mutex_t mu;
+  int nthreads;       /* one per CPU */
+  pthread_mutex_t mu; /* guards stopping; with wake */
   pthread_cond_t wake;
   int stopping;
-  int making; /* keys this process's threads are making now */
+  pthread_mutex_t decide_mu; /* one refill decision at a time; guards making */
+  int making;                /* keys this process's threads are making now */
 };
 
 /* The refill thread of this process, for keypool_key() to wake. */
@@ -96,13 +97,15 @@ static void *refill(void *arg) {
   /* key generation yields to requests and CA work */
   setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
   for (;;) {
-    /* decide under the lock, counting the keys being made here, so this
-     * process does not overshoot (instances may, by a key each: harmless) */
     pthread_mutex_lock(&kp->mu);
-    if (kp->stopping) {
-      pthread_mutex_unlock(&kp->mu);
+    int stop = kp->stopping;
+    pthread_mutex_unlock(&kp->mu);
+    if (stop)
       break;
-    }
+    /* decide one thread at a time, counting the keys being made here, so
+     * this process does not overshoot (instances may, by a key each:
+     * harmless); not under mu, which keypool_key() takes to wake us */
+    pthread_mutex_lock(&kp->decide_mu);
     int have = -1;
     long want = -1;
     db_conn *c = db_acquire(kp->db);
@@ -111,12 +114,12 @@ static void *refill(void *arg) {
     db_release(kp->db, c);
     int go = have >= 0 && have + kp->making < want;
     kp->making += go;
-    pthread_mutex_unlock(&kp->mu);
+    pthread_mutex_unlock(&kp->decide_mu);
     if (go) {
       int rc = add_one(kp);
-      pthread_mutex_lock(&kp->mu);
+      pthread_mutex_lock(&kp->decide_mu);
       kp->making--;
-      pthread_mutex_unlock(&kp->mu);
+      pthread_mutex_unlock(&kp->decide_mu);
       if (rc == 0)
         continue;
     }
@@ -137,6 +140,7 @@ keypool *keypool_start(app *a) {
     return NULL;
   kp->app = a;
   pthread_mutex_init(&kp->mu, NULL);
+  pthread_mutex_init(&kp->decide_mu, NULL);
   pthread_cond_init(&kp->wake, NULL);
   if (a->cfg->key_pool_size == 0)
     return kp;
@@ -174,6 +178,7 @@ void keypool_stop(keypool **kpp) {
   db_pool_destroy(&kp->db);
   free(kp->threads);
   pthread_mutex_destroy(&kp->mu);
+  pthread_mutex_destroy(&kp->decide_mu);
   pthread_cond_destroy(&kp->wake);
   free(kp);
   *kpp = NULL;
