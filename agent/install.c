@@ -25,7 +25,7 @@ static int key_pubkey_sha256(const char *key_pem, char out[65], char **err) {
     agent_fail(err, "the private key does not parse: %s", why != NULL ? why : "unknown error");
     goto out;
   }
-  csr = crypto_csr_create(key, "certdeploy-agent key check");
+  csr = crypto_csr_create(key, "certdeploy-agent key check", NULL);
   if (csr == NULL || crypto_csr_check(csr, &info, &why) != 0) {
     agent_fail(err, "cannot inspect the private key: %s", why != NULL ? why : "unknown error");
     goto out;

@@ -106,7 +106,7 @@ int pending_key_make_csr(const char *state_dir, const char *profile_id, long lon
     key = fresh_key(state_dir, profile_id, generation, type, err);
   if (key == NULL)
     goto out;
-  *csr_pem = crypto_csr_create(key, common_name);
+  *csr_pem = crypto_csr_create(key, common_name, NULL);
   if (*csr_pem == NULL) {
     agent_fail(err, "cannot create a CSR with CN=%s", common_name);
     goto out;

@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < n; i++) {
     double start = now_ms();
     crypto_key *key = crypto_key_generate_rsa(2048);
-    char *csr = key ? crypto_csr_create(key, "bench-00000001") : NULL;
+    char *csr = key ? crypto_csr_create(key, "bench-00000001", NULL) : NULL;
     char *pem = key ? crypto_key_to_pem(key) : NULL;
     char *sealed = pem ? crypto_seal(master, pem, strlen(pem)) : NULL;
     if (sealed == NULL) {

@@ -87,8 +87,10 @@ void crypto_key_free(crypto_key **key);
 
 /* ---- CSRs ------------------------------------------------------------ */
 
-/* PKCS#10 PEM with subject CN=common_name, signed with SHA-256. */
-char *crypto_csr_create(const crypto_key *key, const char *common_name);
+/* PKCS#10 PEM with subject CN=common_name, signed with SHA-256. When
+ * pubkey_sha256 is not NULL it receives the request's key hash, as
+ * crypto_csr_check would report it. */
+char *crypto_csr_create(const crypto_key *key, const char *common_name, char pubkey_sha256[65]);
 
 typedef struct crypto_csr_info {
   char key_type[8];       /* "RSA" or "EC" */
@@ -151,8 +153,9 @@ void crypto_ca_free(crypto_ca **ca);
  * subject CN=common_name (not the CSR's), SAN otherName UPN when upn is
  * non-NULL and non-empty, random serial (16 bytes, positive), notBefore =
  * now, notAfter = now + validity_seconds, keyUsage digitalSignature,
- * extendedKeyUsage clientAuth. The CSR must pass crypto_csr_check. */
+ * extendedKeyUsage clientAuth. The CSR must pass crypto_csr_check. When
+ * info is not NULL it receives the certificate's crypto_cert_parse facts. */
 char *crypto_ca_issue(crypto_ca *ca, const char *csr_pem, const char *common_name, const char *upn,
-                      long validity_seconds, char **err);
+                      long validity_seconds, crypto_cert_info *info, char **err);
 
 #endif

@@ -65,7 +65,7 @@ static int ca_create_files(const char *cert_path, const char *key_path, char **e
     cr_set_err(err, "cannot generate the CA key");
     goto out;
   }
-  x = cr_cert_new(pkey, CA_COMMON_NAME, time(NULL), CA_VALIDITY_SECONDS, LEAF_SERIAL_BYTES);
+  x = cr_cert_new(pkey, NULL, CA_COMMON_NAME, time(NULL), CA_VALIDITY_SECONDS, LEAF_SERIAL_BYTES);
   if (x == NULL || X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
       cr_add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") != 0 ||
       cr_add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
@@ -168,7 +168,7 @@ void crypto_ca_free(crypto_ca **ca) {
 }
 
 char *crypto_ca_issue(crypto_ca *ca, const char *csr_pem, const char *common_name, const char *upn,
-                      long validity_seconds, char **err) {
+                      long validity_seconds, crypto_cert_info *info, char **err) {
   X509_REQ *req = NULL;
   X509 *x = NULL;
   GENERAL_NAMES *gens = NULL;
@@ -190,7 +190,7 @@ char *crypto_ca_issue(crypto_ca *ca, const char *csr_pem, const char *common_nam
   if (cr_csr_check(csr_pem, NULL, &req, err) != 0) {
     return NULL;
   }
-  x = cr_cert_new(X509_REQ_get0_pubkey(req), common_name, time(NULL), validity_seconds,
+  x = cr_cert_new(NULL, X509_REQ_get_X509_PUBKEY(req), common_name, time(NULL), validity_seconds,
                   LEAF_SERIAL_BYTES);
   if (x == NULL) {
     cr_set_err(err, "cannot build the certificate (is the common name valid UTF-8?)");
@@ -214,6 +214,9 @@ char *crypto_ca_issue(crypto_ca *ca, const char *csr_pem, const char *common_nam
   }
   if (X509_sign(x, ca->key, EVP_sha256()) <= 0) {
     cr_set_err(err, "cannot sign the certificate");
+    goto out;
+  }
+  if (info != NULL && cr_cert_info(x, info, err) != 0) {
     goto out;
   }
   out = cr_cert_to_pem(x);

@@ -68,20 +68,14 @@ static int asn1_time_to_unix(const ASN1_TIME *t, time_t *out) {
   return 0;
 }
 
-int crypto_cert_parse(const char *pem, crypto_cert_info *info_out, char **err) {
+int cr_cert_info(X509 *x, crypto_cert_info *info_out, char **err) {
   crypto_cert_info info;
-  X509 *x = NULL;
   const ASN1_INTEGER *serial;
   unsigned char *der = NULL;
   int der_len;
-  EVP_PKEY *pkey;
   int rc = -1;
 
   memset(&info, 0, sizeof(info));
-  x = pem != NULL ? cr_cert_from_pem(pem) : NULL;
-  if (x == NULL) {
-    return cr_set_err(err, "not a PEM certificate");
-  }
   serial = X509_get0_serialNumber(x);
   /* The magnitude bytes as hex: even length, as `openssl x509 -serial`
    * and DigiCert print it. */
@@ -102,8 +96,7 @@ int crypto_cert_parse(const char *pem, crypto_cert_info *info_out, char **err) {
     goto out;
   }
   crypto_sha256_hex(der, (size_t)der_len, info.sha256);
-  pkey = X509_get0_pubkey(x);
-  if (pkey == NULL || cr_pubkey_sha256(pkey, info.pubkey_sha256) != 0) {
+  if (cr_spki_sha256(X509_get_X509_PUBKEY(x), info.pubkey_sha256) != 0) {
     cr_set_err(err, "certificate public key cannot be read");
     goto out;
   }
@@ -119,6 +112,21 @@ int crypto_cert_parse(const char *pem, crypto_cert_info *info_out, char **err) {
 out:
   ERR_clear_error();
   OPENSSL_free(der);
+  return rc;
+}
+
+int crypto_cert_parse(const char *pem, crypto_cert_info *info, char **err) {
+  X509 *x = pem != NULL ? cr_cert_from_pem(pem) : NULL;
+  int rc;
+  if (x == NULL) {
+    return cr_set_err(err, "not a PEM certificate");
+  }
+  if (X509_get0_pubkey(x) == NULL) { /* decoded while parsing: no cost here */
+    rc = cr_set_err(err, "certificate public key cannot be read");
+  } else {
+    rc = cr_cert_info(x, info, err);
+  }
+  ERR_clear_error();
   X509_free(x);
   return rc;
 }

@@ -65,6 +65,8 @@ void cr_hex_encode(const unsigned char *in, size_t len, char *out, int upper);
 
 /* SHA-256 hex of the DER SubjectPublicKeyInfo of pkey. */
 int cr_pubkey_sha256(EVP_PKEY *pkey, char out[65]);
+/* The same of a certificate's or request's stored SubjectPublicKeyInfo. */
+int cr_spki_sha256(const X509_PUBKEY *spki, char out[65]);
 /* An unencrypted PEM private key; NULL on failure (caller frees). */
 EVP_PKEY *cr_pkey_from_pem(const char *pem);
 /* PKCS#8 PEM of pkey; free with crypto_free_secret. */
@@ -85,15 +87,21 @@ X509 *cr_cert_from_pem(const char *pem);
 /* PEM of x, malloc'd; NULL on failure. */
 char *cr_cert_to_pem(X509 *x);
 
+/* crypto_cert_parse's facts of a certificate in memory (its key is not
+ * decoded). */
+int cr_cert_info(X509 *x, crypto_cert_info *info, char **err);
+
 /* ---- crypto_cert_build.c --------------------------------------------- */
 
 /* Adds one extension given in openssl.cnf syntax (static strings only). */
 int cr_add_ext(X509 *x, X509 *issuer, int nid, const char *value);
 /* Adds gens as the subjectAltName extension of x (gens stays the caller's). */
 int cr_add_san(X509 *x, GENERAL_NAMES *gens);
-/* A fresh v3 certificate shell: serial, validity, subject CN, public key. */
-X509 *cr_cert_new(EVP_PKEY *subject_key, const char *cn, time_t now, long seconds,
-                  size_t serial_bytes);
+/* A fresh v3 certificate shell: serial, validity, subject CN, and the
+ * public key: spki copied as it is when not NULL (a CSR's), else
+ * subject_key's. */
+X509 *cr_cert_new(EVP_PKEY *subject_key, const X509_PUBKEY *spki, const char *cn, time_t now,
+                  long seconds, size_t serial_bytes);
 /* Writes the key (0600) then the certificate (0644) as PEM files, each
  * atomically; `what` names the pair in errors ("CA", "self-signed").
  * 0, or -1 with *err set. */

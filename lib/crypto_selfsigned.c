@@ -88,7 +88,7 @@ int crypto_selfsigned_write(const char *cert_path, const char *key_path, const c
     cr_set_err(err, "cannot generate an EC P-256 key");
     goto out;
   }
-  x = cr_cert_new(pkey, cn, time(NULL), SELFSIGNED_VALIDITY_SECONDS, LEAF_SERIAL_BYTES);
+  x = cr_cert_new(pkey, NULL, cn, time(NULL), SELFSIGNED_VALIDITY_SECONDS, LEAF_SERIAL_BYTES);
   gens = sk_GENERAL_NAME_new_null();
   if (x == NULL || gens == NULL || X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
       gens_add_dns(gens, "localhost") != 0 || gens_add_ip(gens, "127.0.0.1") != 0 ||

@@ -589,7 +589,9 @@ int ca_issue(const ca_endpoint *ca, const ca_issue_request *req, ca_outcome *out
                                     : "seat id");
     goto out;
   }
-  if (crypto_csr_check(req->csr_pem, &csr, &err) < 0) {
+  if (req->csr_pubkey_sha256 != NULL)
+    snprintf(csr.pubkey_sha256, sizeof(csr.pubkey_sha256), "%s", req->csr_pubkey_sha256);
+  else if (crypto_csr_check(req->csr_pem, &csr, &err) < 0) {
     fail(out, CA_PERMANENT, "rejected", "%sthe CSR is not acceptable: %s", prefix,
          err ? err : "unreadable");
     goto out;
@@ -617,6 +619,7 @@ int ca_issue(const ca_endpoint *ca, const ca_issue_request *req, ca_outcome *out
   out->serial = issued.serial;
   out->certificate_pem = issued.certificate_pem;
   out->chain_pem = issued.chain_pem;
+  out->leaf = issued.leaf;
   memset(&issued, 0, sizeof issued);
   out->cls = CA_OK;
   out->result_label = "ok";

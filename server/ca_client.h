@@ -32,6 +32,8 @@
 #ifndef CERTDEPLOY_CA_CLIENT_H
 #define CERTDEPLOY_CA_CLIENT_H
 
+#include "crypto.h"
+
 /* Reply bodies larger than this are refused (malformed on a 2xx). */
 #define CA_REPLY_MAX_BYTES (1024L * 1024L)
 /* Used when ca_endpoint.timeout_seconds is 0 or negative. */
@@ -52,10 +54,13 @@ typedef struct ca_endpoint {
 
 /* One certificate request; strings borrowed, templates already expanded. */
 typedef struct ca_issue_request {
-  const char *csr_pem;     /* PKCS#10 PEM; must pass crypto_csr_check */
-  const char *common_name; /* attributes.subject.common_name */
-  const char *upn;         /* NULL or "" = no extensions object */
-  const char *seat_id;     /* seat.seat_id */
+  const char *csr_pem;           /* PKCS#10 PEM; must pass crypto_csr_check */
+  const char *csr_pubkey_sha256; /* set by a caller that made csr_pem from its own
+                                    key (crypto_csr_create): the CSR is then not
+                                    checked again; NULL: checked here */
+  const char *common_name;       /* attributes.subject.common_name */
+  const char *upn;               /* NULL or "" = no extensions object */
+  const char *seat_id;           /* seat.seat_id */
 } ca_issue_request;
 
 /* What one call produced. Fill with ca_validate/ca_issue, free with
@@ -84,6 +89,7 @@ typedef struct ca_outcome {
                                PEM certificate of the reply), ends in "\n" */
   char *chain_pem;          /* owned, on CA_OK from ca_issue: any further PEM
                                certificates of the reply; NULL when none */
+  crypto_cert_info leaf;    /* on CA_OK from ca_issue: certificate_pem, parsed */
 } ca_outcome;
 
 /* Initialises libcurl for the process. Call once from the main thread

@@ -366,6 +366,7 @@ int ca_reply_check_issued(const char *body, size_t len, const char *csr_pubkey_s
     goto out;
   issued->certificate_pem = leaf;
   issued->chain_pem = chain;
+  issued->leaf = info;
   leaf = chain = NULL;
   rc = 0;
 out:

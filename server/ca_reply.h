@@ -9,6 +9,8 @@
 #ifndef CERTDEPLOY_CA_REPLY_H
 #define CERTDEPLOY_CA_REPLY_H
 
+#include "crypto.h"
+
 #include <stddef.h>
 
 /* Longest excerpt of a non-JSON body quoted in a detail. */
@@ -36,6 +38,7 @@ typedef struct ca_issued {
   char *serial;          /* upper-case hex, from the certificate */
   char *certificate_pem; /* the first certificate, ending in "\n" */
   char *chain_pem;       /* further certificates, or NULL */
+  crypto_cert_info leaf; /* the first certificate, parsed */
 } ca_issued;
 
 /*

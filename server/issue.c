@@ -27,13 +27,15 @@ static int expand_all(const db_claim *cl, char **cn, char **upn, char **seat, ch
   return 0;
 }
 
-/* Server key mode: a fresh key and its CSR; the key leaves sealed (a key
- * from the pool keeps the form it was stored in). */
-static int make_server_key(app *a, db_pool *pool, const char *cn, char **csr, char **sealed) {
+/* Server key mode: a fresh key and its CSR (with the CSR's key hash);
+ * the key leaves sealed (a key from the pool keeps the form it was stored
+ * in). */
+static int make_server_key(app *a, db_pool *pool, const char *cn, char **csr,
+                           char csr_key_sha256[65], char **sealed) {
   int ret = -1;
   char *pem = NULL;
   crypto_key *key = keypool_key(a, pool, sealed);
-  if (key == NULL || (*csr = crypto_csr_create(key, cn)) == NULL)
+  if (key == NULL || (*csr = crypto_csr_create(key, cn, csr_key_sha256)) == NULL)
     goto out;
   if (*sealed == NULL) {
     if ((pem = crypto_key_to_pem(key)) == NULL)
@@ -47,21 +49,15 @@ out:
   return ret;
 }
 
-/* Applies a certificate the CA returned. */
+/* Applies a certificate the CA returned (ca_issue checked and parsed it). */
 static int record_issued(db_conn *c, const db_claim *cl, const ca_outcome *out, const char *csr,
                          const char *sealed) {
-  crypto_cert_info info;
-  char *err = NULL;
-  if (crypto_cert_parse(out->certificate_pem, &info, &err) != 0) {
-    log_msg(LOG_ERROR, "cannot parse the certificate the CA returned: %s", err ? err : "?");
-    free(err);
-    return DB_HARD_ERROR;
-  }
+  const crypto_cert_info *info = &out->leaf;
   char nb[24], na[24], detail[256];
-  time_format(info.not_before, nb);
-  time_format(info.not_after, na);
+  time_format(info->not_before, nb);
+  time_format(info->not_after, na);
   snprintf(detail, sizeof(detail), "certificate %s issued; delivered at the next check-in",
-           info.serial);
+           info->serial);
   db_change ch = {.from = STATUS_PENDING,
                   .generation = cl->generation,
                   .to = STATUS_PENDING,
@@ -70,12 +66,12 @@ static int record_issued(db_conn *c, const db_claim *cl, const ca_outcome *out, 
                   .detail = detail,
                   .attempts = cl->attempts + 1,
                   .claim_id = cl->claim_id};
-  db_issued cert = {.serial = out->serial ? out->serial : info.serial,
+  db_issued cert = {.serial = out->serial ? out->serial : info->serial,
                     .pem = out->certificate_pem,
                     .chain = out->chain_pem,
                     .not_before = nb,
                     .not_after = na,
-                    .sha256 = info.sha256,
+                    .sha256 = info->sha256,
                     .key_sealed = sealed,
                     .csr = strcmp(cl->key_mode, "server") == 0 ? csr : NULL};
   return db_deployment_issued(c, cl->device_id, cl->profile_id, &ch, &cert);
@@ -158,6 +154,7 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
   memset(&out, 0, sizeof(out));
   int local_failure = 0;
   char detail[512] = "";
+  char csr_key[65] = ""; /* the hash of a CSR made here */
 
   if (expand_all(cl, &cn, &upn, &seat, &bad) != 0) {
     snprintf(detail, sizeof(detail),
@@ -165,7 +162,7 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
              bad ? bad : "?");
     out.cls = CA_PERMANENT;
   } else if (strcmp(cl->key_mode, "server") == 0 &&
-             make_server_key(a, pool, cn, &csr, &sealed) != 0) {
+             make_server_key(a, pool, cn, &csr, csr_key, &sealed) != 0) {
     local_failure = 1;
   } else if (crypto_open(a->master_key, cl->ca_token_sealed, &token, &token_len) != 0) {
     snprintf(detail, sizeof(detail),
@@ -186,8 +183,12 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
                       .profile_id = cl->ca_profile_id,
                       .ca_pem = cl->ca_certificate,
                       .timeout_seconds = a->cfg->ca_timeout_seconds};
-    ca_issue_request rq = {
-        .csr_pem = csr ? csr : cl->csr, .common_name = cn, .upn = upn, .seat_id = seat};
+    ca_issue_request rq = {.csr_pem = csr ? csr : cl->csr,
+                           .csr_pubkey_sha256 =
+                               csr ? csr_key : NULL, /* a device's CSR is checked */
+                           .common_name = cn,
+                           .upn = upn,
+                           .seat_id = seat};
     ca_issue(&ep, &rq, &out);
     metrics_ca_request(cl->ca_name, out.result_label, out.seconds);
   }
@@ -205,9 +206,11 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
     rc = db_claim_drop(c, cl);
   } else if (out.cls == CA_OK && detail[0] == '\0') {
     rc = record_issued(c, cl, &out, csr, sealed);
-    if (rc == DB_HARD_ERROR)
+    if (rc == DB_HARD_ERROR) /* refused, not unreachable: another try would issue again */
       rc = record_failure(a, c, cl, CA_PERMANENT,
-                          "Couldn't get certificate: the CA's certificate could not be read.", -1);
+                          "Couldn't store the certificate the CA issued (the database refused "
+                          "it; see the server log); resend to request a new one.",
+                          -1);
   } else {
     const char *why = detail[0] ? detail : out.detail ? out.detail : "the CA request failed";
     rc = record_failure(a, c, cl, out.cls, why, out.retry_after_seconds);

@@ -318,7 +318,7 @@ static int group_setup(void **state) {
   signal(SIGPIPE, SIG_IGN);
   if (key == NULL)
     return -1;
-  csr_pem = crypto_csr_create(key, "ignored-by-ca");
+  csr_pem = crypto_csr_create(key, "ignored-by-ca", NULL);
   crypto_key_free(&key);
   if (csr_pem == NULL || crypto_csr_check(csr_pem, &info, NULL) < 0)
     return -1;

@@ -128,14 +128,14 @@ static int issued_setup(void **state) {
   if (key == NULL || other == NULL || mkdtemp(fx.dir) == NULL)
     goto out;
   fx.ca = crypto_ca_load_or_create(fx.dir, NULL);
-  fx.csr = crypto_csr_create(key, "x");
-  other_csr = crypto_csr_create(other, "y");
+  fx.csr = crypto_csr_create(key, "x", NULL);
+  other_csr = crypto_csr_create(other, "y", NULL);
   if (fx.ca == NULL || fx.csr == NULL || other_csr == NULL ||
       crypto_csr_check(fx.csr, &csr_info, NULL) < 0)
     goto out;
   memcpy(fx.csr_pubkey, csr_info.pubkey_sha256, sizeof fx.csr_pubkey);
-  fx.cert = crypto_ca_issue(fx.ca, fx.csr, "dev-1", NULL, 3600, NULL);
-  fx.other_cert = crypto_ca_issue(fx.ca, other_csr, "dev-2", NULL, 3600, NULL);
+  fx.cert = crypto_ca_issue(fx.ca, fx.csr, "dev-1", NULL, 3600, NULL, NULL);
+  fx.other_cert = crypto_ca_issue(fx.ca, other_csr, "dev-2", NULL, 3600, NULL, NULL);
   if (fx.cert == NULL || fx.other_cert == NULL || crypto_cert_parse(fx.cert, &cert_info, NULL) < 0)
     goto out;
   memcpy(fx.serial, cert_info.serial, sizeof fx.serial);

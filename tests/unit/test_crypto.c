@@ -149,7 +149,7 @@ static int is_even_upper_hex(const char *s) {
 }
 
 static char *csr_for(const crypto_key *key, const char *cn) {
-  char *csr = crypto_csr_create(key, cn);
+  char *csr = crypto_csr_create(key, cn, NULL);
   assert_non_null(csr);
   return csr;
 }
@@ -391,9 +391,11 @@ static void test_csr_create_check(void **state) {
   char h[65];
   (void)state;
 
+  char made[65];
   assert_non_null(rsa);
   assert_non_null(ec);
-  csr = csr_for(rsa, "device-rsa");
+  csr = crypto_csr_create(rsa, "device-rsa", made);
+  assert_non_null(csr);
   assert_non_null(strstr(csr, "-----BEGIN CERTIFICATE REQUEST-----"));
   assert_int_equal(crypto_csr_check(csr, &info, &err), 0);
   assert_null(err);
@@ -403,10 +405,15 @@ static void test_csr_create_check(void **state) {
   assert_string_equal(info.common_name, "device-rsa");
   assert_int_equal(crypto_key_pubkey_sha256(rsa, h), 0);
   assert_string_equal(info.pubkey_sha256, h);
+  assert_string_equal(made, h); /* the hash crypto_csr_create hands back */
   free(csr);
 
-  csr = csr_for(ec, "device-ec");
+  csr = crypto_csr_create(ec, "device-ec", made);
+  assert_non_null(csr);
   assert_int_equal(crypto_csr_check(csr, &info, &err), 0);
+  assert_int_equal(crypto_key_pubkey_sha256(ec, h), 0);
+  assert_string_equal(info.pubkey_sha256, h);
+  assert_string_equal(made, h);
   assert_string_equal(info.key_type, "EC");
   assert_int_equal(info.key_bits, 256);
   assert_string_equal(info.curve, "prime256v1");
@@ -673,6 +680,7 @@ static void test_ca_issue(void **state) {
   crypto_csr_info csr_info;
   crypto_cert_info info;
   crypto_cert_info ca_info;
+  crypto_cert_info made; /* what crypto_ca_issue reports of its certificate */
   char *leaf;
   time_t t0;
   time_t t1;
@@ -681,11 +689,12 @@ static void test_ca_issue(void **state) {
   assert_non_null(ca);
   assert_int_equal(crypto_csr_check(csr, &csr_info, NULL), 0);
   t0 = time(NULL);
-  leaf = crypto_ca_issue(ca, csr, "device-0042", "user42@example.test", 3600, &err);
+  leaf = crypto_ca_issue(ca, csr, "device-0042", "user42@example.test", 3600, &made, &err);
   t1 = time(NULL);
   assert_non_null(leaf);
   assert_null(err);
   assert_int_equal(crypto_cert_parse(leaf, &info, &err), 0);
+  assert_memory_equal(&made, &info, sizeof(info)); /* the same facts as parsing its PEM */
   assert_int_equal(crypto_cert_parse(crypto_ca_cert_pem(ca), &ca_info, NULL), 0);
 
   assert_string_equal(info.common_name, "device-0042");
@@ -705,7 +714,7 @@ static void test_ca_issue(void **state) {
   free(leaf);
 
   /* no UPN: no otherName; serials differ between issues */
-  leaf = crypto_ca_issue(ca, csr, "device-0043", NULL, 60, &err);
+  leaf = crypto_ca_issue(ca, csr, "device-0043", NULL, 60, NULL, &err);
   assert_non_null(leaf);
   {
     crypto_cert_info second;
@@ -717,24 +726,24 @@ static void test_ca_issue(void **state) {
   free(leaf);
 
   /* refusals carry a reason */
-  assert_null(crypto_ca_issue(ca, csr, "", NULL, 60, &err));
+  assert_null(crypto_ca_issue(ca, csr, "", NULL, 60, NULL, &err));
   assert_non_null(strstr(err, "common name"));
   free(err);
   err = NULL;
   assert_null(crypto_ca_issue(ca, csr,
                               "a-common-name-that-is-far-too-long-for-x509-which-allows-64-chars",
-                              NULL, 60, &err));
+                              NULL, 60, NULL, &err));
   assert_non_null(strstr(err, "64"));
   free(err);
   err = NULL;
-  assert_null(crypto_ca_issue(ca, csr, "x", NULL, 0, &err));
+  assert_null(crypto_ca_issue(ca, csr, "x", NULL, 0, NULL, &err));
   assert_non_null(err);
   free(err);
   err = NULL;
   {
     crypto_key *weak = crypto_key_generate_rsa(1024);
     char *weak_csr = csr_for(weak, "weak");
-    assert_null(crypto_ca_issue(ca, weak_csr, "x", NULL, 60, &err));
+    assert_null(crypto_ca_issue(ca, weak_csr, "x", NULL, 60, NULL, &err));
     assert_non_null(strstr(err, "too weak"));
     free(err);
     free(weak_csr);
