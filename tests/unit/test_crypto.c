@@ -382,6 +382,48 @@ static void test_key_pem_roundtrip(void **state) {
   crypto_key_free(&back);
 }
 
+/* crypto_key_from_pem reads PKCS#8 through the decoder its OID names;
+ * other PEM forms (here OpenSSL's "EC PARAMETERS" + "EC PRIVATE KEY")
+ * take the general path. Both give the same key. */
+static void test_key_pem_forms(void **state) {
+  static const char traditional_ec[] =
+      "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"
+      "-----BEGIN EC PRIVATE KEY-----\n"
+      "MHcCAQEEIIIeil8+0LSmGf20YMXAjPu2JckdEqBnBw2Bue8VJQokoAoGCCqGSM49\n"
+      "AwEHoUQDQgAErDSxA07KAWzz17xlxSkU7aiAQmVxSxz2TZesQ+hakkdM9wZJlbsg\n"
+      "P+Ll3KmrJEHoEHyQNe/H2iHY+qfuRm7nyw==\n"
+      "-----END EC PRIVATE KEY-----\n";
+  /* `openssl pkey -pubout -outform DER | sha256sum` of that key */
+  static const char traditional_ec_spki[] =
+      "d91d8f256e2cd11299f75a2b15f65b132c2240b58c6aea52d7be5a8a273af5a4";
+  char h1[65], h2[65];
+  (void)state;
+
+  crypto_key *ec = crypto_key_from_pem(traditional_ec, NULL);
+  assert_non_null(ec);
+  assert_int_equal(crypto_key_pubkey_sha256(ec, h1), 0);
+  assert_string_equal(h1, traditional_ec_spki);
+  char *pkcs8 = crypto_key_to_pem(ec);
+  crypto_key *back = crypto_key_from_pem(pkcs8, NULL);
+  assert_non_null(back);
+  assert_int_equal(crypto_key_pubkey_sha256(back, h2), 0);
+  assert_string_equal(h2, traditional_ec_spki);
+  crypto_free_secret(pkcs8);
+  crypto_key_free(&back);
+  crypto_key_free(&ec);
+
+  crypto_key *rsa = crypto_key_generate_rsa(2048);
+  pkcs8 = crypto_key_to_pem(rsa);
+  back = crypto_key_from_pem(pkcs8, NULL);
+  assert_non_null(back);
+  assert_int_equal(crypto_key_pubkey_sha256(rsa, h1), 0);
+  assert_int_equal(crypto_key_pubkey_sha256(back, h2), 0);
+  assert_string_equal(h1, h2);
+  crypto_free_secret(pkcs8);
+  crypto_key_free(&back);
+  crypto_key_free(&rsa);
+}
+
 static void test_csr_create_check(void **state) {
   crypto_key *rsa = crypto_key_generate_rsa(2048);
   crypto_key *ec = crypto_key_generate_ec_p256();
@@ -766,6 +808,7 @@ int main(void) {
       cmocka_unit_test(test_seal_open),
       cmocka_unit_test(test_master_key),
       cmocka_unit_test(test_key_pem_roundtrip),
+      cmocka_unit_test(test_key_pem_forms),
       cmocka_unit_test(test_csr_create_check),
       cmocka_unit_test(test_csr_weak_rsa_refused),
       cmocka_unit_test(test_csr_bad_signature_refused),
