@@ -11,6 +11,7 @@
 #include "renewal.h"
 #include "state.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +147,13 @@ static int lease_still_ours(app *a, db_pool *pool, const db_claim *cl) {
   return rc == 1;
 }
 
-void issue_one(app *a, db_pool *pool, const db_claim *cl) {
+/* Waits for one of the instance's CA request slots. */
+static void slot_take(sem_t *slots) {
+  while (sem_wait(slots) != 0 && errno == EINTR)
+    ;
+}
+
+void issue_one(app *a, db_pool *pool, sem_t *ca_slots, const db_claim *cl) {
   char *cn = NULL, *upn = NULL, *seat = NULL, *bad = NULL, *csr = NULL, *sealed = NULL;
   char *token = NULL;
   size_t token_len = 0;
@@ -170,13 +177,16 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
              "the master key replaced?); set the CA's api_token again, then resend.",
              cl->ca_name);
     out.cls = CA_PERMANENT;
-  } else if (!lease_still_ours(a, pool, cl)) {
-    log_msg(LOG_WARN,
-            "the claim on %s/%s generation %d ran out before the CA call; another "
-            "worker has it",
-            cl->device_id, cl->profile_id, cl->generation);
-    goto out;
   } else {
+    slot_take(ca_slots); /* the lease is checked after the wait */
+    if (!lease_still_ours(a, pool, cl)) {
+      sem_post(ca_slots);
+      log_msg(LOG_WARN,
+              "the claim on %s/%s generation %d ran out before the CA call; another "
+              "worker has it",
+              cl->device_id, cl->profile_id, cl->generation);
+      goto out;
+    }
     ca_endpoint ep = {.name = cl->ca_name,
                       .url = cl->ca_url,
                       .api_token = token,
@@ -190,6 +200,7 @@ void issue_one(app *a, db_pool *pool, const db_claim *cl) {
                            .upn = upn,
                            .seat_id = seat};
     ca_issue(&ep, &rq, &out);
+    sem_post(ca_slots);
     metrics_ca_request(cl->ca_name, out.result_label, out.seconds);
   }
 

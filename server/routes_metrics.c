@@ -42,8 +42,7 @@ static void write_database(FILE *out, const db_metrics *m) {
                        "profile name.");
   for (int i = 0; i < m->nprofiles; i++)
     write_profile_sample(out, "certdeploy_deployments_failed_with_valid_certificate",
-                         m->profiles[i].name, NULL,
-                         m->profiles[i].failed_with_valid_certificate);
+                         m->profiles[i].name, NULL, m->profiles[i].failed_with_valid_certificate);
   metrics_write_family(out, "certdeploy_certificate_soonest_expiry_timestamp_seconds", "gauge",
                        "Soonest expiry (Unix time) of a certificate installed on a device, by "
                        "profile name; expired ones included; absent when none is installed.");
@@ -52,8 +51,8 @@ static void write_database(FILE *out, const db_metrics *m) {
       write_profile_sample(out, "certdeploy_certificate_soonest_expiry_timestamp_seconds",
                            m->profiles[i].name, NULL, m->profiles[i].soonest_expiry);
   metrics_write_family(out, "certdeploy_worker_queue_depth", "gauge",
-                       "Deployments waiting for a CA request now (counted up to "
-                       TEXT_OF(DB_METRICS_QUEUE_CAP) ").");
+                       "Deployments due for a CA request that no issue thread has taken yet "
+                       "(counted up to " TEXT_OF(DB_METRICS_QUEUE_CAP) ").");
   fprintf(out, "certdeploy_worker_queue_depth %lld\n", m->queue_depth);
 }
 

@@ -10,6 +10,7 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,14 +19,15 @@
 
 struct worker {
   app *app;
-  db_pool *db;              /* the worker's own connections */
+  db_pool *db; /* the worker's own connections */
   pthread_t *threads;
   int nthreads;
   pthread_t listener;
   int listener_started;
   pthread_mutex_t mu;
   pthread_cond_t wake;
-  unsigned long wakeups;    /* bumped to wake idle threads */
+  unsigned long wakeups; /* bumped to wake idle threads */
+  sem_t ca_slots;        /* CA requests that may still start (issue.h) */
   int stopping;
 };
 
@@ -72,7 +74,7 @@ static void *issue_thread(void *arg) {
       db_release(w->db, c);
     }
     if (claimed) {
-      issue_one(w->app, w->db, &cl);
+      issue_one(w->app, w->db, &w->ca_slots, &cl);
       db_claim_release(&cl);
       if (!stopping(w))
         continue;
@@ -153,8 +155,14 @@ worker *worker_start(app *a) {
   w->app = a;
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->wake, NULL);
-  w->nthreads = (int)a->cfg->ca_concurrency;
-  int pool = w->nthreads + 2; /* each issue thread holds one at a time, + scheduler, listener */
+  int slots = (int)a->cfg->ca_concurrency;
+  sem_init(&w->ca_slots, 0, (unsigned)slots);
+  /* more threads than CA slots: while `slots` requests wait for the CA,
+   * the others make keys and CSRs and record outcomes */
+  w->nthreads = slots + (slots + 1) / 2;
+  /* a connection per CA slot: threads hold one only for a statement's
+   * length, never during the CA request; + scheduler, listener */
+  int pool = slots + 2;
   w->db = db_pool_create(a->cfg->database_url, pool);
   w->threads = calloc((size_t)w->nthreads, sizeof(pthread_t));
   if (w->db == NULL || w->threads == NULL)
@@ -191,6 +199,7 @@ void worker_stop(worker **wp) {
   free(w->threads);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->wake);
+  sem_destroy(&w->ca_slots);
   free(w);
   *wp = NULL;
 }

@@ -185,14 +185,16 @@ test('metrics: promtool accepts the scrape and the values match the API', async 
 test('metrics: the worker queue depth shows a backlog and drains to 0', async () => {
   const { mock } = fleet;
   // CERTDEPLOY_CA_CONCURRENCY is 4 (startFleet): with a slow CA, 4 of 7
-  // deployments are leased and in flight, the other 3 wait.
+  // deployments are with the CA and 2 more are taken by the spare issue
+  // threads (half the concurrency again, waiting for a CA slot with their
+  // CSR ready); the other 1 waits for a worker.
   const devs = [];
   for (let i = 0; i < 7; i++) devs.push(await fleet.device());
   await fleet.quiesce();
   await mock.latency(2500);
   const p = await fleet.profileFor(devs, { common_name: 'q-$DEVICE_SERIAL' });
-  // leased deployments are not queued: once the 4 workers hold one each, 3 remain
-  const busy = await scrapeUntil((s) => s.get('certdeploy_worker_queue_depth') === 3, 'a backlog of 3');
+  // leased deployments are not queued: once the 6 threads hold one each, 1 remains
+  const busy = await scrapeUntil((s) => s.get('certdeploy_worker_queue_depth') === 1, 'a backlog of 1');
   promtoolCheck(busy.text);
   await mock.latency(0);
   for (const d of devs) await fleet.until(d.deviceId, p.id, (x) => x.issued_certificate !== null, { what: 'issued' });
