@@ -91,7 +91,8 @@ int auth_device_accept(request *req, reply *rep, const char *hash, int found,
   if (found == 0 || !crypto_equal(hash, dev->token_hash, 64))
     return refuse(req, rep,
                   "Unknown device token: the device was deleted or enrolled again; enroll it.");
-  checkin_touch_record(req->app->touches, dev->id);
+  if (dev->contact_due)
+    checkin_touch_record(req->app->touches, dev->id);
   req->who.kind = PRINCIPAL_DEVICE;
   snprintf(req->who.id, sizeof(req->who.id), "%s", dev->id);
   snprintf(req->who.name, sizeof(req->who.name), "%s", dev->serial);

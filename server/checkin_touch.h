@@ -6,7 +6,10 @@
  * for all devices seen, in one statement, so a check-in never waits for a
  * WAL flush. A crash loses at most the last second of contact times,
  * never a deployment transition. The times are the database's clock
- * (recorded as ages, see db_device_touch).
+ * (recorded as ages, see db_device_touch). A device whose stored time is
+ * younger than DB_CONTACT_RESOLUTION_SECONDS (the authenticating read
+ * tells) is not recorded again: a storm of check-ins writes each device
+ * once a minute, not at every request.
  */
 #ifndef CERTDEPLOY_CHECKIN_TOUCH_H
 #define CERTDEPLOY_CHECKIN_TOUCH_H

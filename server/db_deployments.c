@@ -190,9 +190,10 @@ int db_device_checkin_load(db_conn *c, const char *token_hash, db_device_identit
   int n = PQntuples(res);
   if (n > 0) {
     db_read_device_identity(res, 0, dev);
-    *count = PQgetisnull(res, 0, 4) ? 0 : n; /* 4: d.device_id, NULL without deployments */
+    /* the first deployment column, d.device_id, is NULL without deployments */
+    *count = PQgetisnull(res, 0, DB_DEVICE_IDENTITY_NCOLUMNS) ? 0 : n;
   }
-  rc = read_deployments(res, *count, 4, rows);
+  rc = read_deployments(res, *count, DB_DEVICE_IDENTITY_NCOLUMNS, rows);
   PQclear(res);
   return rc < 0 ? rc : n > 0;
 }

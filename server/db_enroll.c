@@ -26,6 +26,7 @@ void db_read_device_identity(const PGresult *res, int row, db_device_identity *o
   db_get_text(res, row, 1, out->serial, sizeof(out->serial));
   db_get_text(res, row, 2, out->name, sizeof(out->name));
   db_get_text(res, row, 3, out->token_hash, sizeof(out->token_hash));
+  out->contact_due = PQgetvalue(res, row, 4)[0] == 't';
 }
 
 int db_device_authenticate(db_conn *c, const char *token_hash, db_device_identity *out) {

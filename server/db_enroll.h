@@ -8,11 +8,17 @@
 
 #include "db.h"
 
+/* A device's contact time (last_checkin_at) is rewritten only when the
+ * stored one is older than this: it is accurate to a minute, and a device
+ * that checks in more often costs no write (checkin_touch.h). */
+#define DB_CONTACT_RESOLUTION_SECONDS 60
+
 typedef struct db_device_identity {
   char id[40];
   char serial[130];
   char name[130];
   char token_hash[65];
+  int contact_due; /* no contact time stored, or one older than the resolution */
 } db_device_identity;
 
 /* Finds the device holding a token hash (read-only; see checkin_touch.h

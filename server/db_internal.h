@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "db.h"
+#include "db_enroll.h"
 
 #define DB_MAX_STATEMENTS 256
 
@@ -41,11 +42,17 @@ struct db_conn {
  * logged unless it is an expected constraint violation, SQLSTATE class 23). */
 PGresult *db_exec(db_conn *conn, db_stmt *stmt, int nparams, const char *const *params, int *rc);
 
-/* A device's identity (db_enroll.h) as the first four columns of a row:
- * DB_DEVICE_IDENTITY_COLUMNS selects them from the devices table `t`. */
-#define DB_DEVICE_IDENTITY_COLUMNS(t) t ".id, " t ".serial, " t ".name, " t ".token_hash"
-struct db_device_identity;
-void db_read_device_identity(const PGresult *res, int row, struct db_device_identity *out);
+/* A device's identity (db_enroll.h) as the first DB_DEVICE_IDENTITY_NCOLUMNS
+ * columns of a row: DB_DEVICE_IDENTITY_COLUMNS selects them from the
+ * devices table `t`. */
+#define DB_DEVICE_IDENTITY_COLUMNS(t)                                                              \
+  t ".id, " t ".serial, " t ".name, " t ".token_hash, "                                            \
+    "coalesce(" t ".last_checkin_at < now() - make_interval(secs => " DB_TEXT_OF(                  \
+        DB_CONTACT_RESOLUTION_SECONDS) "), true)"
+#define DB_DEVICE_IDENTITY_NCOLUMNS 5
+#define DB_TEXT_OF(x) DB_STRINGIFY(x)
+#define DB_STRINGIFY(x) #x
+void db_read_device_identity(const PGresult *res, int row, db_device_identity *out);
 
 /* Runs an INSERT/UPDATE/DELETE: returns the rows it affected, or a
  * DB_*_ERROR. */

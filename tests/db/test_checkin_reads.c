@@ -5,6 +5,8 @@
  * - db_device_checkin_load() finds the device of a token hash with all its
  *   deployments (by profile name), a device without deployments (count 0),
  *   and nothing for an unknown hash; it writes nothing.
+ * - the read tells whether the device's contact time is due: none stored,
+ *   or one older than DB_CONTACT_RESOLUTION_SECONDS.
  * - db_device_touch() sets last_checkin_at to now() minus each age, keeps
  *   the newest of a device's duplicates, never moves a time backwards, and
  *   ignores devices that no longer exist.
@@ -112,6 +114,27 @@ static void assert_contact_age(const char *device, const char *seconds) {
   assert_string_equal(v, seconds);
 }
 
+static int contact_due_after(const char *sql) {
+  db_device_identity dev;
+  db_deployment *rows = NULL;
+  int n = 0;
+  if (sql != NULL)
+    sql_ok(sql);
+  assert_int_equal(db_device_checkin_load(conn, HASH_A, &dev, &rows, &n), 1);
+  free(rows);
+  return dev.contact_due;
+}
+
+static void load_tells_whether_contact_is_due(void **state) {
+  (void)state;
+  fixture();
+  assert_true(contact_due_after(NULL)); /* never checked in */
+  assert_false(contact_due_after("UPDATE devices SET last_checkin_at = now()"));
+  assert_false(contact_due_after("UPDATE devices SET last_checkin_at = now() - interval '50 s'"));
+  assert_true(contact_due_after("UPDATE devices SET last_checkin_at = now() - interval '61 s'"));
+  assert_false(contact_due_after("UPDATE devices SET last_checkin_at = now() + interval '1 h'"));
+}
+
 static void touch_sets_newest_time_forward_only(void **state) {
   (void)state;
   fixture();
@@ -135,6 +158,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(load_finds_device_and_deployments_by_profile_name),
       cmocka_unit_test(load_device_without_deployments_and_unknown_hash),
+      cmocka_unit_test(load_tells_whether_contact_is_due),
       cmocka_unit_test(touch_sets_newest_time_forward_only),
   };
   return cmocka_run_group_tests(tests, db_fixture_setup, db_fixture_teardown);
