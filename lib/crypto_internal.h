@@ -63,9 +63,8 @@ void cr_hex_encode(const unsigned char *in, size_t len, char *out, int upper);
 
 /* ---- crypto_key.c ---------------------------------------------------- */
 
-/* SHA-256 hex of the DER SubjectPublicKeyInfo of pkey. */
-int cr_pubkey_sha256(EVP_PKEY *pkey, char out[65]);
-/* The same of a certificate's or request's stored SubjectPublicKeyInfo. */
+/* crypto_key_pubkey_sha256 of a certificate's or request's stored
+ * SubjectPublicKeyInfo. */
 int cr_spki_sha256(const X509_PUBKEY *spki, char out[65]);
 /* An unencrypted PEM private key; NULL on failure (caller frees). */
 EVP_PKEY *cr_pkey_from_pem(const char *pem);

@@ -10,16 +10,14 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-/* SHA-256 hex of the DER SubjectPublicKeyInfo of pkey. */
-int cr_pubkey_sha256(EVP_PKEY *pkey, char out[65]) {
-  unsigned char *der = NULL;
-  int len = i2d_PUBKEY(pkey, &der);
-  if (len <= 0) {
-    return -1;
+/* SHA-256 hex of a DER SubjectPublicKeyInfo of len bytes (an i2d result:
+ * len <= 0 is a failed encoding); frees der. */
+static int spki_der_sha256(unsigned char *der, int len, char out[65]) {
+  if (len > 0) {
+    crypto_sha256_hex(der, (size_t)len, out);
   }
-  crypto_sha256_hex(der, (size_t)len, out);
   OPENSSL_free(der);
-  return 0;
+  return len > 0 ? 0 : -1;
 }
 
 /* The same hash of a certificate's or request's SubjectPublicKeyInfo as
@@ -28,12 +26,7 @@ int cr_pubkey_sha256(EVP_PKEY *pkey, char out[65]) {
 int cr_spki_sha256(const X509_PUBKEY *spki, char out[65]) {
   unsigned char *der = NULL;
   int len = spki != NULL ? i2d_X509_PUBKEY(spki, &der) : -1;
-  if (len <= 0) {
-    return -1;
-  }
-  crypto_sha256_hex(der, (size_t)len, out);
-  OPENSSL_free(der);
-  return 0;
+  return spki_der_sha256(der, len, out);
 }
 
 static crypto_key *key_wrap(EVP_PKEY *pkey) {
@@ -146,7 +139,9 @@ char *crypto_key_to_pem(const crypto_key *key) {
 }
 
 int crypto_key_pubkey_sha256(const crypto_key *key, char out[65]) {
-  return cr_pubkey_sha256(key->pkey, out);
+  unsigned char *der = NULL;
+  int len = i2d_PUBKEY(key->pkey, &der);
+  return spki_der_sha256(der, len, out);
 }
 
 void crypto_key_free(crypto_key **key) {
