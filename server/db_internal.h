@@ -47,11 +47,8 @@ PGresult *db_exec(db_conn *conn, db_stmt *stmt, int nparams, const char *const *
  * devices table `t`. */
 #define DB_DEVICE_IDENTITY_COLUMNS(t)                                                              \
   t ".id, " t ".serial, " t ".name, " t ".token_hash, "                                            \
-    "coalesce(" t ".last_checkin_at < now() - make_interval(secs => " DB_TEXT_OF(                  \
-        DB_CONTACT_RESOLUTION_SECONDS) "), true)"
+    "extract(epoch FROM now() - " t ".last_checkin_at)"
 #define DB_DEVICE_IDENTITY_NCOLUMNS 5
-#define DB_TEXT_OF(x) DB_STRINGIFY(x)
-#define DB_STRINGIFY(x) #x
 void db_read_device_identity(const PGresult *res, int row, db_device_identity *out);
 
 /* Runs an INSERT/UPDATE/DELETE: returns the rows it affected, or a
