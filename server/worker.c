@@ -2,6 +2,7 @@
 #include "worker.h"
 
 #include "ca_client.h"
+#include "db_assignments.h"
 #include "db.h"
 #include "db_deployments.h"
 #include "db_listen.h"
@@ -85,17 +86,24 @@ static void *issue_thread(void *arg) {
   return NULL;
 }
 
-/* Renewals due now become pending (a new generation) for the issue threads. */
+/* Renewals due now become pending (a new generation) for the issue
+ * threads: this instance's, and through a NOTIFY every other instance's,
+ * so a renewal storm found by one scheduler pass is shared at once rather
+ * than at the others' next pass. */
 static void renewal_pass(worker *w) {
   db_conn *c = db_acquire(w->db);
   if (c == NULL)
     return;
-  int n;
+  int n, total = 0;
   do {
     n = db_renew_due(c, RENEWAL_BATCH);
-    if (n > 0)
+    if (n > 0) {
+      total += n;
       log_msg(LOG_INFO, "scheduler: %d deployment(s) entered their renewal window", n);
+    }
   } while (n == RENEWAL_BATCH && !stopping(w));
+  if (total > 0 && db_notify_work(c) != 0)
+    log_msg(LOG_WARN, "could not notify the other instances of due renewals; their own scheduler pass will find them");
   db_release(w->db, c);
 }
 
