@@ -28,12 +28,27 @@ DB_STMT(deployment_get,
 DB_STMT(deployment_get_lock, DEPLOYMENT_SELECT
         "WHERE d.device_id = $1::uuid AND d.profile_id = $2::uuid FOR UPDATE OF d");
 DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid ORDER BY p.name");
+/* What a check-in decides with (read_checkin_deployment): the state, the
+ * profile's key mode, common name and window, and the issued
+ * certificate's hash, with its validity only while it awaits
+ * confirmation. A third of DEPLOYMENT_COLUMNS: the check-in is the
+ * busiest query and each column and to_char() costs. */
+#define CHECKIN_ISSUED_TS(col)                                                                     \
+  "CASE WHEN d.status IN ('pending', 'verifying') THEN " DB_TS(col) " END"
+#define CHECKIN_COLUMNS                                                                            \
+  "d.device_id, d.profile_id, p.name, p.key_mode, d.status, d.attempts, d.generation, "           \
+  "coalesce(d.issued_generation = d.generation, false), "                                          \
+  "coalesce(d.csr_generation = d.generation, false), d.issued_sha256, "                            \
+  CHECKIN_ISSUED_TS("d.issued_not_before") ", " CHECKIN_ISSUED_TS("d.issued_not_after") ", "       \
+  "p.common_name, coalesce(p.renew_before_days, 0) "
 /* The check-in's one round trip: the token's device and its deployments
- * (one row with NULL deployment columns when it has none). */
+ * (one row with NULL deployment columns when it has none). Unordered: a
+ * Sort node cost PostgreSQL more than the rest of the query; the rows
+ * are sorted in C. */
 DB_STMT(device_checkin_load,
-        "SELECT " DB_DEVICE_IDENTITY_COLUMNS("v") ", " DEPLOYMENT_COLUMNS
+        "SELECT " DB_DEVICE_IDENTITY_COLUMNS("v") ", " CHECKIN_COLUMNS
         "FROM devices v LEFT JOIN (deployments d JOIN profiles p ON p.id = d.profile_id) "
-        "ON d.device_id = v.id WHERE v.token_hash = $1 ORDER BY p.name");
+        "ON d.device_id = v.id WHERE v.token_hash = $1");
 // clang-format on
 
 /* Every transition: update guarded by (status, generation), then history
@@ -155,15 +170,43 @@ int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id,
   return n > 0 ? 1 : 0;
 }
 
-/* Reads the deployments of rows [0, n) from column o on into a malloc'd
- * array (at least one element). Returns 0, or DB_HARD_ERROR. */
-static int read_deployments(const PGresult *res, int n, int o, db_deployment **rows) {
+/* A row of CHECKIN_COLUMNS from column o on. */
+static void read_checkin_deployment(const PGresult *res, int row, int o, db_deployment *d) {
+  char status[16];
+  db_get_text(res, row, o + 0, d->device_id, sizeof(d->device_id));
+  db_get_text(res, row, o + 1, d->profile_id, sizeof(d->profile_id));
+  db_get_text(res, row, o + 2, d->profile_name, sizeof(d->profile_name));
+  db_get_text(res, row, o + 3, d->key_mode, sizeof(d->key_mode));
+  db_get_text(res, row, o + 4, status, sizeof(status));
+  d->status = state_status_parse(status);
+  d->attempts = (int)strtol(PQgetvalue(res, row, o + 5), NULL, 10);
+  d->generation = (int)strtol(PQgetvalue(res, row, o + 6), NULL, 10);
+  d->issued_for_generation = PQgetvalue(res, row, o + 7)[0] == 't';
+  d->csr_for_generation = PQgetvalue(res, row, o + 8)[0] == 't';
+  d->issued.present = !PQgetisnull(res, row, o + 9);
+  db_get_text(res, row, o + 9, d->issued.sha256, sizeof(d->issued.sha256));
+  db_get_text(res, row, o + 10, d->issued.not_before, sizeof(d->issued.not_before));
+  db_get_text(res, row, o + 11, d->issued.not_after, sizeof(d->issued.not_after));
+  db_get_text(res, row, o + 12, d->common_name, sizeof(d->common_name));
+  d->renew_before_days = (int)strtol(PQgetvalue(res, row, o + 13), NULL, 10);
+}
+
+/* Reads the deployments of rows [0, n) from column o on, each with read_row,
+ * into a malloc'd array (at least one element). Returns 0, or
+ * DB_HARD_ERROR. */
+static int read_deployments(const PGresult *res, int n, int o,
+                            void (*read_row)(const PGresult *, int, int, db_deployment *),
+                            db_deployment **rows) {
   *rows = calloc((size_t)(n ? n : 1), sizeof(db_deployment));
   if (*rows == NULL)
     return DB_HARD_ERROR;
   for (int i = 0; i < n; i++)
-    read_deployment(res, i, o, &(*rows)[i]);
+    read_row(res, i, o, &(*rows)[i]);
   return 0;
+}
+
+static int by_profile_name(const void *a, const void *b) {
+  return strcmp(((const db_deployment *)a)->profile_name, ((const db_deployment *)b)->profile_name);
 }
 
 int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployment **rows) {
@@ -173,7 +216,7 @@ int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployme
   if (res == NULL)
     return rc;
   int n = PQntuples(res);
-  rc = read_deployments(res, n, 0, rows);
+  rc = read_deployments(res, n, 0, read_deployment, rows);
   PQclear(res);
   return rc < 0 ? rc : n;
 }
@@ -193,9 +236,12 @@ int db_device_checkin_load(db_conn *c, const char *token_hash, db_device_identit
     /* the first deployment column, d.device_id, is NULL without deployments */
     *count = PQgetisnull(res, 0, DB_DEVICE_IDENTITY_NCOLUMNS) ? 0 : n;
   }
-  rc = read_deployments(res, *count, DB_DEVICE_IDENTITY_NCOLUMNS, rows);
+  rc = read_deployments(res, *count, DB_DEVICE_IDENTITY_NCOLUMNS, read_checkin_deployment, rows);
   PQclear(res);
-  return rc < 0 ? rc : n > 0;
+  if (rc < 0)
+    return rc;
+  qsort(*rows, (size_t)*count, sizeof(db_deployment), by_profile_name);
+  return n > 0;
 }
 
 int db_deployment_apply(db_conn *c, const char *device_id, const char *profile_id,

@@ -56,8 +56,13 @@ int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id,
 int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployment **rows);
 
 /* A check-in's one round trip: the device holding token_hash (into dev)
- * and all its deployments by profile name (*rows malloc'd, even when
- * *count is 0; the caller frees it). Returns 1 found, 0 no such token. */
+ * and all its deployments in byte order of profile name (*rows malloc'd,
+ * even when *count is 0; the caller frees it). Only what a check-in
+ * decides with is filled in: ids, profile name, key mode, common name and
+ * window, status, attempts, generation, the two *_for_generation flags,
+ * issued.present and issued.sha256, and issued.not_before/not_after while
+ * the deployment is pending or verifying; the rest is zero. Returns 1
+ * found, 0 no such token. */
 int db_device_checkin_load(db_conn *c, const char *token_hash, db_device_identity *dev,
                            db_deployment **rows, int *count);
 

@@ -4,7 +4,8 @@
  *
  * - db_device_checkin_load() finds the device of a token hash with all its
  *   deployments (by profile name), a device without deployments (count 0),
- *   and nothing for an unknown hash; it writes nothing.
+ *   and nothing for an unknown hash; it writes nothing. The issued
+ *   certificate's validity comes only while it awaits confirmation.
  * - the read tells whether the device's contact time is due: none stored,
  *   or one older than DB_CONTACT_RESOLUTION_SECONDS.
  * - db_device_touch() sets last_checkin_at to now() minus each age, keeps
@@ -83,6 +84,44 @@ static void load_finds_device_and_deployments_by_profile_name(void **state) {
   assert_string_equal(wal_before, wal_after); /* a check-in's read writes nothing */
 }
 
+/* The issued certificate's hash always; its validity (what confirming it
+ * needs) only while the deployment is pending or verifying. */
+static void load_gives_issued_validity_only_while_awaiting_confirmation(void **state) {
+  (void)state;
+  fixture();
+  sql_ok("UPDATE deployments SET issued_generation = 1, issued_serial = 'AB', "
+         "issued_not_before = '2026-01-02T03:04:05Z', issued_not_after = '2027-01-02T03:04:05Z', "
+         "issued_sha256 = repeat('c', 64)");
+  db_device_identity dev;
+  db_deployment *rows = NULL;
+  int n = 0;
+  assert_int_equal(db_device_checkin_load(conn, HASH_A, &dev, &rows, &n), 1);
+  assert_int_equal(n, 2);
+  for (int i = 0; i < n; i++) {
+    assert_true(rows[i].issued_for_generation);
+    assert_true(rows[i].issued.present);
+    assert_string_equal(rows[i].issued.sha256,
+                        "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc");
+    assert_string_equal(rows[i].issued.not_before, "2026-01-02T03:04:05Z");
+    assert_string_equal(rows[i].issued.not_after, "2027-01-02T03:04:05Z");
+  }
+  free(rows);
+  sql_ok("UPDATE deployments SET status = 'verifying'");
+  sql_ok("UPDATE deployments SET status = 'verified', installed_serial = issued_serial, "
+         "installed_not_before = issued_not_before, installed_not_after = issued_not_after, "
+         "installed_sha256 = issued_sha256 FROM profiles p "
+         "WHERE p.id = deployments.profile_id AND p.name = 'zeta'");
+  assert_int_equal(db_device_checkin_load(conn, HASH_A, &dev, &rows, &n), 1);
+  assert_int_equal(n, 2);
+  assert_int_equal(rows[0].status, STATUS_VERIFYING); /* alpha */
+  assert_string_equal(rows[0].issued.not_after, "2027-01-02T03:04:05Z");
+  assert_int_equal(rows[1].status, STATUS_VERIFIED); /* zeta */
+  assert_string_equal(rows[1].issued.sha256, rows[0].issued.sha256);
+  assert_string_equal(rows[1].issued.not_before, "");
+  assert_string_equal(rows[1].issued.not_after, "");
+  free(rows);
+}
+
 static void load_device_without_deployments_and_unknown_hash(void **state) {
   (void)state;
   fixture();
@@ -157,6 +196,7 @@ static void touch_sets_newest_time_forward_only(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(load_finds_device_and_deployments_by_profile_name),
+      cmocka_unit_test(load_gives_issued_validity_only_while_awaiting_confirmation),
       cmocka_unit_test(load_device_without_deployments_and_unknown_hash),
       cmocka_unit_test(load_tells_whether_contact_is_due),
       cmocka_unit_test(touch_sets_newest_time_forward_only),
