@@ -33,6 +33,7 @@ QUICK=${BENCH_QUICK:-0}
 [ "$QUICK" = "0" ] && QUICK=""
 FLEET=${BENCH_FLEET:-$([ -n "$QUICK" ] && echo 10000 || echo 100000)}
 SECONDS_RUN=${BENCH_SECONDS:-$([ -n "$QUICK" ] && echo 10 || echo 30)}
+FLOOR_SECONDS=$((SECONDS_RUN < 10 ? SECONDS_RUN : 10)) # /healthz and /readyz after the check-ins
 RENEWALS=${BENCH_RENEWALS:-$([ -n "$QUICK" ] && echo 100 || echo 1000)}
 CONNS=${BENCH_CONNECTIONS:-64}
 CA_CONCURRENCY=${CERTDEPLOY_CA_CONCURRENCY:-16}
@@ -289,6 +290,16 @@ if want checkin; then
   figure server_cpu_ms_per_checkin "$(calc "($cpu_after - $cpu_before) * 1000 / $(getconf CLK_TCK) / $REQS" 3)"
   figure postgres_cpu_ms_per_checkin "$(calc "$pg_ticks * 1000 / $(getconf CLK_TCK) / $REQS" 3)"
   figure checkin_machine_idle_pct "$idle"
+  # The same server, connections and TLS without a check-in's work: the
+  # floor of HTTP and TLS alone, then with one SELECT 1 round trip.
+  for probe in healthz readyz; do
+    timeout $((FLOOR_SECONDS + 60)) wrk -t"$WRK_THREADS" -c"$CONNS" -d"${FLOOR_SECONDS}s" "${SERVER_URL}$probe" \
+      >"$BENCH_DIR/wrk-$probe.log" 2>&1 || { cat "$BENCH_DIR/wrk-$probe.log" >&2; exit 1; }
+    grep -q 'Non-2xx' "$BENCH_DIR/wrk-$probe.log" && { log "/$probe answered non-2xx:"; cat "$BENCH_DIR/wrk-$probe.log" >&2; exit 1; }
+    probe_rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\)$/\1/p' "$BENCH_DIR/wrk-$probe.log")
+    figure "${probe}_rps" "$probe_rps"
+    figure "${probe}_vs_pgbench_ratio" "$(calc "$probe_rps / $PGB_TPS" 3)"
+  done
   if [ -n "$perf_pid" ]; then
     sort=dso,symbol
     [ "$BENCH_PROFILE" = "all" ] && sort=comm,dso,symbol
