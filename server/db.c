@@ -90,15 +90,14 @@ void db_pool_destroy(db_pool **pp) {
   *pp = NULL;
 }
 
-/* Makes sure conn has a working session, reconnecting when it broke. */
-static int ensure_connected(db_pool *p, db_conn *c) {
+int db_conn_ensure(db_conn *c, const char *conninfo) {
   if (c->pg != NULL && !c->broken && PQstatus(c->pg) == CONNECTION_OK)
     return 0;
   PQfinish(c->pg);
   memset(c->prepared, 0, sizeof(c->prepared));
   c->broken = 0;
   c->in_tx = 0;
-  c->pg = pg_open(p->conninfo);
+  c->pg = pg_open(conninfo);
   if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
     char msg[512];
     snprintf(msg, sizeof(msg), "%s", c->pg ? PQerrorMessage(c->pg) : "out of memory");
@@ -127,7 +126,7 @@ db_conn *db_acquire(db_pool *p) {
   }
   db_conn *c = &p->conns[p->free_stack[--p->nfree]];
   pthread_mutex_unlock(&p->mu);
-  if (ensure_connected(p, c) != 0) {
+  if (db_conn_ensure(c, p->conninfo) != 0) {
     db_release(p, c);
     return NULL;
   }
@@ -176,7 +175,7 @@ int db_classify(db_conn *c, const PGresult *res) {
   return DB_HARD_ERROR;
 }
 
-static int stmt_id(db_stmt *s) {
+int db_stmt_id(db_stmt *s) {
   int id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
   if (id >= 0)
     return id;
@@ -193,6 +192,8 @@ static int stmt_id(db_stmt *s) {
   return id;
 }
 
+/* Logs a failed statement, unless it is a constraint or guard (SQLSTATE
+ * class 23, P0001) whose meaning the caller decides. */
 static void log_failure(db_conn *c, const char *what, const PGresult *res) {
   if (strncmp(c->sqlstate, "23", 2) == 0 || strcmp(c->sqlstate, "P0001") == 0)
     return; /* constraint or guard: the caller decides what it means */
@@ -203,32 +204,40 @@ static void log_failure(db_conn *c, const char *what, const PGresult *res) {
   log_event(LOG_WARN, "database error", f, 3);
 }
 
-PGresult *db_exec(db_conn *c, db_stmt *s, int nparams, const char *const *params, int *rc) {
-  *rc = 0;
+int db_prepare(db_conn *c, db_stmt *s) {
   c->sqlstate[0] = '\0';
-  int id = stmt_id(s);
+  int id = db_stmt_id(s);
   if (id < 0) {
     log_fail("too many prepared statements: raise DB_MAX_STATEMENTS");
-    *rc = DB_HARD_ERROR;
-    return NULL;
+    return DB_HARD_ERROR;
   }
-  if (!(c->prepared[id / 8] & (1u << (id % 8)))) {
-    PGresult *pr = PQprepare(c->pg, s->name, s->sql, 0, NULL);
-    if (PQresultStatus(pr) != PGRES_COMMAND_OK) {
-      *rc = db_classify(c, pr);
-      log_failure(c, s->name, pr);
-      PQclear(pr);
-      return NULL;
-    }
+  if (c->prepared[id / 8] & (1u << (id % 8)))
+    return 0;
+  PGresult *pr = PQprepare(c->pg, s->name, s->sql, 0, NULL);
+  if (PQresultStatus(pr) != PGRES_COMMAND_OK) {
+    int rc = db_failed(c, s, pr);
     PQclear(pr);
-    c->prepared[id / 8] |= (unsigned char)(1u << (id % 8));
+    return rc;
   }
+  PQclear(pr);
+  c->prepared[id / 8] |= (unsigned char)(1u << (id % 8));
+  return 0;
+}
+
+int db_failed(db_conn *c, const db_stmt *s, const PGresult *res) {
+  int rc = db_classify(c, res);
+  log_failure(c, s->name, res);
+  return rc;
+}
+
+PGresult *db_exec(db_conn *c, db_stmt *s, int nparams, const char *const *params, int *rc) {
+  if ((*rc = db_prepare(c, s)) != 0)
+    return NULL;
   PGresult *res = PQexecPrepared(c->pg, s->name, nparams, params, NULL, NULL, 0);
   ExecStatusType st = PQresultStatus(res);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
     return res;
-  *rc = db_classify(c, res);
-  log_failure(c, s->name, res);
+  *rc = db_failed(c, s, res);
   PQclear(res);
   return NULL;
 }

@@ -221,27 +221,43 @@ int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployme
   return rc < 0 ? rc : n;
 }
 
-int db_device_checkin_load(db_conn *c, const char *token_hash, db_device_identity *dev,
-                           db_deployment **rows, int *count) {
-  int rc;
-  const char *p[] = {token_hash};
-  *rows = NULL;
-  *count = 0;
-  PGresult *res = db_exec(c, &device_checkin_load, 1, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = PQntuples(res);
-  if (n > 0) {
-    db_read_device_identity(res, 0, dev);
+/* The read's end, on the reads' thread: the rows into the caller's
+ * db_checkin, then its callback. */
+static void checkin_read_done(void *arg, const PGresult *res, int rc) {
+  db_checkin *out = arg;
+  out->found = rc;
+  int n = res ? PQntuples(res) : 0;
+  if (res != NULL && n > 0) {
+    db_read_device_identity(res, 0, &out->dev);
     /* the first deployment column, d.device_id, is NULL without deployments */
-    *count = PQgetisnull(res, 0, DB_DEVICE_IDENTITY_NCOLUMNS) ? 0 : n;
+    out->count = PQgetisnull(res, 0, DB_DEVICE_IDENTITY_NCOLUMNS) ? 0 : n;
   }
-  rc = read_deployments(res, *count, DB_DEVICE_IDENTITY_NCOLUMNS, read_checkin_deployment, rows);
-  PQclear(res);
-  if (rc < 0)
-    return rc;
-  qsort(*rows, (size_t)*count, sizeof(db_deployment), by_profile_name);
-  return n > 0;
+  if (res != NULL) {
+    out->found = read_deployments(res, out->count, DB_DEVICE_IDENTITY_NCOLUMNS,
+                                  read_checkin_deployment, &out->rows);
+    if (out->found == 0) {
+      qsort(out->rows, (size_t)out->count, sizeof(db_deployment), by_profile_name);
+      out->found = n > 0;
+    } else {
+      out->count = 0;
+    }
+  }
+  out->done(out->arg);
+}
+
+void db_device_checkin_read(struct db_async *q, const char *token_hash, db_checkin *out,
+                            void (*done)(void *arg), void *arg) {
+  memset(out, 0, sizeof(*out));
+  out->done = done;
+  out->arg = arg;
+  const char *p[] = {token_hash};
+  db_async_run(q, &device_checkin_load, 1, p, checkin_read_done, out);
+}
+
+void db_checkin_release(db_checkin *ck) {
+  free(ck->rows);
+  ck->rows = NULL;
+  ck->count = 0;
 }
 
 int db_deployment_apply(db_conn *c, const char *device_id, const char *profile_id,

@@ -55,16 +55,30 @@ int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id,
  * Returns the count. */
 int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployment **rows);
 
-/* A check-in's one round trip: the device holding token_hash (into dev)
- * and all its deployments in byte order of profile name (*rows malloc'd,
- * even when *count is 0; the caller frees it). Only what a check-in
- * decides with is filled in: ids, profile name, key mode, common name and
- * window, status, attempts, generation, the two *_for_generation flags,
- * issued.present and issued.sha256, and issued.not_before/not_after while
- * the deployment is pending or verifying; the rest is zero. Returns 1
- * found, 0 no such token. */
-int db_device_checkin_load(db_conn *c, const char *token_hash, db_device_identity *dev,
-                           db_deployment **rows, int *count);
+/* What a check-in's one round trip found (db_device_checkin_read). Only
+ * what a check-in decides with is filled in for each deployment: ids,
+ * profile name, key mode, common name and window, status, attempts,
+ * generation, the two *_for_generation flags, issued.present and
+ * issued.sha256, and issued.not_before/not_after while the deployment is
+ * pending or verifying; the rest is zero. */
+typedef struct db_checkin {
+  int found;           /* 1 the token's device, 0 no such token, or a DB_*_ERROR */
+  db_device_identity dev;
+  db_deployment *rows; /* malloc'd; count of them, in byte order of profile name */
+  int count;
+  void (*done)(void *arg);
+  void *arg;
+} db_checkin;
+
+struct db_async;
+/* The check-in's one round trip, on the database reads' thread
+ * (db_async.h), so no HTTP thread waits for it: the device holding
+ * token_hash and all its deployments into *out, then done(arg) on that
+ * thread (or on the caller's when the read cannot start). Free what it
+ * holds with db_checkin_release(). */
+void db_device_checkin_read(struct db_async *q, const char *token_hash, db_checkin *out,
+                            void (*done)(void *arg), void *arg);
+void db_checkin_release(db_checkin *ck);
 
 /* The fields a transition may set besides the status. */
 typedef struct db_change {

@@ -86,6 +86,22 @@ int db_exec_simple(db_conn *conn, const char *sql);
  * records the SQLSTATE on conn. */
 int db_classify(db_conn *conn, const PGresult *res);
 
+/* db_classify() and a log line naming the statement (none for an
+ * expected constraint violation). Returns the DB_*_ERROR. */
+int db_failed(db_conn *conn, const db_stmt *stmt, const PGresult *res);
+
+/* The statement's number, for db_conn.prepared (assigned on first use);
+ * -1 when there are more than DB_MAX_STATEMENTS. */
+int db_stmt_id(db_stmt *stmt);
+
+/* Prepares stmt on conn unless it already is (after a reconnect it is
+ * not). Returns 0 or a DB_*_ERROR. */
+int db_prepare(db_conn *conn, db_stmt *stmt);
+
+/* Makes sure conn has a working session, (re)connecting with conninfo
+ * when it has none or it broke; a failure is logged. Returns 0 or -1. */
+int db_conn_ensure(db_conn *conn, const char *conninfo);
+
 /* Copies column `col` of row `row` into buf (NUL-terminated, cut to fit). */
 void db_get_text(const PGresult *res, int row, int col, char *buf, size_t len);
 
@@ -94,6 +110,16 @@ int db_affected(const PGresult *res);
 
 /* malloc'd copy of a column, NULL when SQL NULL. */
 char *db_get_dup(const PGresult *res, int row, int col);
+
+/* How a read handed to db_async (db_async.h) ends: with its result, or
+ * with NULL and a DB_*_ERROR. Called on the reads' thread, or on the
+ * caller's when the read cannot start; res is cleared when it returns. */
+typedef void (*db_async_done)(void *arg, const PGresult *res, int rc);
+struct db_async;
+/* Hands stmt with text params (copied; at most 4) to the reads' thread;
+ * done is called exactly once. */
+void db_async_run(struct db_async *q, db_stmt *stmt, int nparams, const char *const *params,
+                  db_async_done done, void *arg);
 
 /* Opens a standalone connection (migrations, LISTEN). NULL with a logged
  * reason on failure. */

@@ -35,10 +35,15 @@ typedef struct exchange {
   size_t body_len, body_cap;
   int too_large;
   int refuse_early; /* too large even to read and discard: answer at once */
+  int held;         /* suspended for request_defer(), until request_resume() */
   char *method;
   char *path;
   struct timespec started;
 } exchange;
+
+void request_resume(request *req) {
+  MHD_resume_connection((struct MHD_Connection *)req->transport);
+}
 
 const char *request_query(const request *req, const char *name) {
   return MHD_lookup_connection_value((struct MHD_Connection *)req->transport, MHD_GET_ARGUMENT_KIND,
@@ -226,7 +231,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     *upload_size = 0;
     return MHD_YES;
   }
-  if (x->too_large) {
+  if (x->held) { /* back from request_resume() */
+    x->held = 0;
+    x->req.defer_finish(&x->req, &x->rep);
+  } else if (x->too_large) {
     reply_errorf(&x->rep, ERR_PAYLOAD_TOO_LARGE, NULL,
                  "The request body is over %d bytes (1 MiB); send less.", REQUEST_BODY_LIMIT);
   } else {
@@ -238,6 +246,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   if (x->req.db) {
     db_release(a->db, x->req.db);
     x->req.db = NULL;
+  }
+  if (x->req.defer_start != NULL) {
+    /* suspended before the read starts, so its resume always comes after */
+    void (*start)(request *) = x->req.defer_start;
+    x->req.defer_start = NULL;
+    x->held = 1;
+    MHD_suspend_connection(c);
+    start(&x->req);
+    return MHD_YES;
   }
   return send_reply(c, x);
 }
@@ -333,8 +350,8 @@ http_server *http_start(app *a, const char *listen, const char *cert_pem, const 
     log_fail("CERTDEPLOY_LISTEN '%s' is not host:port (e.g. 127.0.0.1:8443 or [::1]:8443)", listen);
     return NULL;
   }
-  unsigned int flags =
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG;
+  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS |
+                       MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME; /* request_defer() */
   struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
   if (strcmp(host, "localhost") == 0)

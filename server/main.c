@@ -6,6 +6,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
+#include "db_async.h"
 #include "db_migrate.h"
 #include "fileutil.h"
 #include "http.h"
@@ -27,6 +28,14 @@
 
 /* HTTP threads spend most of a request waiting for PostgreSQL, not on a
  * CPU: 8 per CPU, 8 to 32 (BENCHMARKS.md measured 16 best on 2 cores). */
+/* Connections of the check-ins' reads (db_async.h): one per CPU, 2 to
+ * 16. Each carries batches of reads in pipeline mode, so more would only
+ * split the batches. */
+static int db_reads_connections(void) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus < 2 ? 2 : cpus > 16 ? 16 : (int)cpus;
+}
+
 static int http_thread_count(const config *cfg) {
   if (cfg->http_threads > 0)
     return (int)cfg->http_threads;
@@ -73,6 +82,10 @@ static int serve(config *cfg) {
   a.db = db_pool_create(cfg->database_url, pool);
   if (a.db == NULL)
     goto out;
+  int reads = db_reads_connections();
+  a.reads = db_async_start(cfg->database_url, reads);
+  if (a.reads == NULL)
+    goto out;
   if (bootstrap_admin_token(&a) != 0)
     goto out;
   a.touches = checkin_touch_start(&a);
@@ -96,15 +109,19 @@ static int serve(config *cfg) {
   printf("certdeployd listening on https://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
          strchr(host, ':') ? "]" : "", bound);
   fflush(stdout);
-  log_msg(LOG_INFO, "serving on port %d with %d HTTP threads and %d database connections", bound,
-          threads, pool);
+  log_msg(LOG_INFO,
+          "serving on port %d with %d HTTP threads and %d database connections (+%d for "
+          "check-ins)",
+          bound, threads, pool, reads);
 
   int sig = 0;
   sigwait(&stop, &sig);
   log_msg(LOG_INFO, "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   ret = 0;
 out:
+  db_async_close(a.reads); /* no request may wait for a read when the HTTP server stops */
   http_stop(&http);
+  db_async_free(&a.reads);
   checkin_touch_stop(&a.touches);
   webhook_stop(&hook);
   worker_stop(&work);

@@ -15,10 +15,21 @@ db_conn *request_db(request *req, reply *rep) {
   return req->db;
 }
 
+void request_defer(request *req, void *state, void (*free_state)(void *state),
+                   void (*start)(request *req), request_step finish) {
+  req->deferred = state;
+  req->deferred_free = free_state;
+  req->defer_start = start;
+  req->defer_finish = finish;
+}
+
 void request_release(request *req) {
   if (req->db)
     db_release(req->app->db, req->db);
   req->db = NULL;
+  if (req->deferred_free != NULL && req->deferred != NULL)
+    req->deferred_free(req->deferred);
+  req->deferred = NULL;
   for (int i = 0; i < req->nparams; i++) {
     free(req->params[i]);
     req->params[i] = NULL;

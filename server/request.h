@@ -19,7 +19,12 @@ struct db_conn;
 #define REQUEST_MAX_PARAMS 4
 #define REQUEST_BODY_LIMIT (1024 * 1024)
 
-typedef struct request {
+typedef struct request request;
+typedef struct reply reply;
+/* A handler, or the second half of one (request_defer). */
+typedef void (*request_step)(request *req, reply *rep);
+
+struct request {
   const char *method;          /* "GET", "POST", ... */
   const char *path;            /* decoded path, no query */
   char *params[REQUEST_MAX_PARAMS]; /* path parameters captured by the route (owned) */
@@ -36,9 +41,13 @@ typedef struct request {
   struct db_conn *db;          /* acquired on first request_db(), released after the reply */
   struct app *app;             /* server-wide state */
   void *transport;             /* opaque, for request_query() */
-} request;
+  void (*defer_start)(request *req); /* set by request_defer() */
+  request_step defer_finish;
+  void *deferred;              /* the handler's state while held back */
+  void (*deferred_free)(void *state);
+};
 
-typedef struct reply {
+struct reply {
   int status;                  /* 0 until a reply is set */
   char *body;                  /* malloc'd */
   size_t body_len;
@@ -47,7 +56,7 @@ typedef struct reply {
   const char *error_code;      /* wire code of an error reply, for the log */
   long retry_after;            /* seconds, or 0 for none */
   const char *cache_control;   /* static string, default "no-store" */
-} reply;
+};
 
 /* Value of query parameter `name`, or NULL. Owned by the transport;
  * valid until the reply is sent. Implemented by http.c. */
@@ -58,7 +67,21 @@ const char *request_query(const request *req, const char *name);
  * `unavailable` and the handler should return. */
 struct db_conn *request_db(request *req, reply *rep);
 
-/* Releases what a request holds (database connection, params). */
+/* For a handler that needs a read another thread runs (db_async.h): when
+ * the handler returns, the transport holds the request back, no thread
+ * waiting, and calls start(req), which starts the read with state (the
+ * handler's, freed with free_state when the request ends); the read's
+ * callback calls request_resume(req), from any thread, and finish(req,
+ * rep) then completes the reply on an HTTP thread. */
+void request_defer(request *req, void *state, void (*free_state)(void *state),
+                   void (*start)(request *req), request_step finish);
+
+/* Hands a held-back request to an HTTP thread for its finish step.
+ * Implemented by http.c. */
+void request_resume(request *req);
+
+/* Releases what a request holds (database connection, params, deferred
+ * state). */
 void request_release(request *req);
 
 #endif

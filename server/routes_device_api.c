@@ -102,7 +102,7 @@ static void lower(char *s) {
 /* The device reports a certificate: it confirms delivery when it is the
  * one issued for this generation. Failed deployments only get a history
  * row: an inventory report never revives them. */
-static int apply_inventory(request *req, db_conn *c, db_deployment *d, const char *sha) {
+static int apply_inventory(request *req, reply *rep, db_deployment *d, const char *sha) {
   state_input in = {.from = d->status,
                     .event = EVENT_INVENTORY_MATCH,
                     .issued = d->issued_for_generation,
@@ -116,10 +116,13 @@ static int apply_inventory(request *req, db_conn *c, db_deployment *d, const cha
                   .event = EVENT_INVENTORY_MATCH,
                   .actor = req->who.actor,
                   .detail = r.reason};
+  if (r.outcome != OUTCOME_IGNORED && r.outcome != OUTCOME_APPLY)
+    return 0;
+  db_conn *c = request_db(req, rep);
+  if (c == NULL)
+    return DB_SOFT_ERROR;
   if (r.outcome == OUTCOME_IGNORED)
     return db_history_append(c, d->device_id, d->profile_id, &ch);
-  if (r.outcome != OUTCOME_APPLY)
-    return 0;
   time_t nb, na;
   char renew_at[24];
   if (time_parse(d->issued.not_before, &nb) != 0 || time_parse(d->issued.not_after, &na) != 0)
@@ -143,7 +146,7 @@ static char *expand_common_name(const request *req, const db_deployment *d) {
 
 /* The action for one deployment; delivery moves pending (issued) and
  * verifying to verifying. Returns the entry, or NULL with *rc set. */
-static json_t *checkin_entry(request *req, db_conn *c, db_deployment *d, int *rc) {
+static json_t *checkin_entry(request *req, reply *rep, db_deployment *d, int *rc) {
   char *cn = expand_common_name(req, d);
   json_t *e = json_pack("{s:s, s:i, s:s, s:s}", "profile_id", d->profile_id, "generation",
                         d->generation, "action", "none", "common_name", cn ? cn : "");
@@ -167,6 +170,12 @@ static json_t *checkin_entry(request *req, db_conn *c, db_deployment *d, int *rc
                   .detail = r.reason,
                   .attempts = d->attempts,
                   .retry_in_seconds = -1};
+  db_conn *c = request_db(req, rep);
+  if (c == NULL) {
+    *rc = DB_SOFT_ERROR;
+    json_decref(e);
+    return NULL;
+  }
   int changed = db_deployment_apply(c, d->device_id, d->profile_id, &ch);
   if (changed <= 0) {
     *rc = changed; /* raced with another change: deliver at the next check-in */
@@ -183,20 +192,28 @@ static json_t *checkin_entry(request *req, db_conn *c, db_deployment *d, int *rc
   return e;
 }
 
-/* POST /device/v1/checkin {"installed":[{"profile_id","sha256"}]} */
-void device_checkin(request *req, reply *rep) {
+static void checkin_free(void *state) {
+  db_checkin_release(state);
+  free(state);
+}
+
+static void checkin_read_back(void *req) {
+  request_resume(req);
+}
+
+static void checkin_start(request *req) {
+  db_device_checkin_read(req->app->reads, req->token_hash, req->deferred, checkin_read_back, req);
+}
+
+/* The check-in, once its read is back: authentication, inventory, actions. */
+static void checkin_finish(request *req, reply *rep) {
   json_t *installed = NULL;
   const field_spec spec[] = {{"installed", FIELD_ARRAY, 0, INVENTORY_MAX, &installed}};
-  db_deployment *rows = NULL;
   json_t *profiles = NULL, *body = NULL;
-  /* one round trip: the token's device (authentication) and its deployments */
-  db_conn *c = request_db(req, rep);
-  if (c == NULL)
-    goto out;
-  db_device_identity dev;
-  int n = 0;
-  int found = db_device_checkin_load(c, req->token_hash, &dev, &rows, &n);
-  if (auth_device_accept(req, rep, req->token_hash, found, &dev) != 0)
+  db_checkin *ck = req->deferred;
+  db_deployment *rows = ck->rows;
+  int n = ck->count;
+  if (auth_device_accept(req, rep, req->token_hash, ck->found, &ck->dev) != 0)
     goto out;
   body = body_object(req, rep, 1);
   if (body == NULL || body_fields(body, spec, 1, rep) != 0)
@@ -231,14 +248,14 @@ void device_checkin(request *req, reply *rep) {
         continue;
       snprintf(sha, sizeof(sha), "%s", json_string_value(json_object_get(item, "sha256")));
       lower(sha);
-      int rc = apply_inventory(req, c, d, sha);
+      int rc = apply_inventory(req, rep, d, sha);
       if (rc < 0) {
         reply_db_error(rep, rc);
         goto out;
       }
     }
     int rc;
-    json_t *e = checkin_entry(req, c, d, &rc);
+    json_t *e = checkin_entry(req, rep, d, &rc);
     if (e == NULL || rc < 0) {
       json_decref(e);
       reply_db_error(rep, rc);
@@ -249,8 +266,19 @@ void device_checkin(request *req, reply *rep) {
   reply_json(rep, 200, json_pack("{s:O}", "profiles", profiles));
 out:
   json_decref(profiles);
-  free(rows);
   json_decref(body);
+}
+
+/* POST /device/v1/checkin {"installed":[{"profile_id","sha256"}]}: one
+ * round trip finds the token's device (authentication) and its
+ * deployments; no HTTP thread waits for it. */
+void device_checkin(request *req, reply *rep) {
+  db_checkin *ck = calloc(1, sizeof(*ck));
+  if (ck == NULL) {
+    reply_error(rep, ERR_INTERNAL, NULL, NULL);
+    return;
+  }
+  request_defer(req, ck, checkin_free, checkin_start, checkin_finish);
 }
 
 /* Loads the caller's deployment of the profile in the path; 404 if none. */

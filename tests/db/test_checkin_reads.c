@@ -2,7 +2,8 @@
  * test_checkin_reads.c: the check-in's one round trip and the batched
  * contact times, against a real database.
  *
- * - db_device_checkin_load() finds the device of a token hash with all its
+ * - db_device_checkin_read(), through the reads' thread (db_async.h),
+ *   finds the device of a token hash with all its
  *   deployments (by profile name), a device without deployments (count 0),
  *   and nothing for an unknown hash; it writes nothing. The issued
  *   certificate's validity comes only while it awaits confirmation.
@@ -12,6 +13,7 @@
  *   the newest of a device's duplicates, never moves a time backwards, and
  *   ignores devices that no longer exist.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,9 +22,47 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "db_async.h"
 #include "db_deployments.h"
 #include "db_enroll.h"
 #include "db_fixture.h"
+
+static db_async *reads;
+
+/* Counts the reads that came back, for a test to wait on one by one. */
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int back; /* reads back, not yet waited for */
+} waiter = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+
+static void read_back(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&waiter.mu);
+  waiter.back++;
+  pthread_cond_signal(&waiter.cv);
+  pthread_mutex_unlock(&waiter.mu);
+}
+
+static void wait_read(void) {
+  pthread_mutex_lock(&waiter.mu);
+  while (waiter.back == 0)
+    pthread_cond_wait(&waiter.cv, &waiter.mu);
+  waiter.back--;
+  pthread_mutex_unlock(&waiter.mu);
+}
+
+/* The check-in's read of a token hash: *rows (the caller frees it) and
+ * *n as the handler gets them; returns db_checkin.found. */
+static int checkin_load(const char *hash, db_device_identity *dev, db_deployment **rows, int *n) {
+  db_checkin ck;
+  db_device_checkin_read(reads, hash, &ck, read_back, NULL);
+  wait_read();
+  *dev = ck.dev;
+  *rows = ck.rows;
+  *n = ck.count;
+  return ck.found;
+}
 
 static void sql_ok(const char *sql) {
   if (db_exec_simple(conn, sql) != 0)
@@ -66,7 +106,7 @@ static void load_finds_device_and_deployments_by_profile_name(void **state) {
   db_device_identity dev;
   db_deployment *rows = NULL;
   int n = -1;
-  assert_int_equal(db_device_checkin_load(conn, HASH_A, &dev, &rows, &n), 1);
+  assert_int_equal(checkin_load(HASH_A, &dev, &rows, &n), 1);
   assert_string_equal(dev.id, DEV_A);
   assert_string_equal(dev.serial, "SN-A");
   assert_string_equal(dev.name, "Laptop A");
@@ -95,7 +135,7 @@ static void load_gives_issued_validity_only_while_awaiting_confirmation(void **s
   db_device_identity dev;
   db_deployment *rows = NULL;
   int n = 0;
-  assert_int_equal(db_device_checkin_load(conn, HASH_A, &dev, &rows, &n), 1);
+  assert_int_equal(checkin_load(HASH_A, &dev, &rows, &n), 1);
   assert_int_equal(n, 2);
   for (int i = 0; i < n; i++) {
     assert_true(rows[i].issued_for_generation);
@@ -111,7 +151,7 @@ static void load_gives_issued_validity_only_while_awaiting_confirmation(void **s
          "installed_not_before = issued_not_before, installed_not_after = issued_not_after, "
          "installed_sha256 = issued_sha256 FROM profiles p "
          "WHERE p.id = deployments.profile_id AND p.name = 'zeta'");
-  assert_int_equal(db_device_checkin_load(conn, HASH_A, &dev, &rows, &n), 1);
+  assert_int_equal(checkin_load(HASH_A, &dev, &rows, &n), 1);
   assert_int_equal(n, 2);
   assert_int_equal(rows[0].status, STATUS_VERIFYING); /* alpha */
   assert_string_equal(rows[0].issued.not_after, "2027-01-02T03:04:05Z");
@@ -128,16 +168,15 @@ static void load_device_without_deployments_and_unknown_hash(void **state) {
   db_device_identity dev;
   db_deployment *rows = NULL;
   int n = -1;
-  assert_int_equal(db_device_checkin_load(conn, HASH_B, &dev, &rows, &n), 1);
+  assert_int_equal(checkin_load(HASH_B, &dev, &rows, &n), 1);
   assert_string_equal(dev.id, DEV_B);
   assert_int_equal(n, 0);
   assert_non_null(rows); /* always allocated, so the caller frees once */
   free(rows);
   rows = NULL;
   n = -1;
-  assert_int_equal(db_device_checkin_load(
-                       conn, "c000000000000000000000000000000000000000000000000000000000000000",
-                       &dev, &rows, &n),
+  assert_int_equal(checkin_load("c000000000000000000000000000000000000000000000000000000000000000",
+                                &dev, &rows, &n),
                    0);
   assert_int_equal(n, 0);
   free(rows);
@@ -159,7 +198,7 @@ static int contact_due_after(const char *sql) {
   int n = 0;
   if (sql != NULL)
     sql_ok(sql);
-  assert_int_equal(db_device_checkin_load(conn, HASH_A, &dev, &rows, &n), 1);
+  assert_int_equal(checkin_load(HASH_A, &dev, &rows, &n), 1);
   free(rows);
   return dev.contact_due;
 }
@@ -193,6 +232,66 @@ static void touch_sets_newest_time_forward_only(void **state) {
   assert_true(db_device_touch(conn, "{not-a-uuid}", "{1}") < 0);
 }
 
+/* A read that cannot run completes, with DB_SOFT_ERROR: with the
+ * database unreachable, and once the reads are closed. */
+static void read_fails_softly_without_database_or_after_close(void **state) {
+  (void)state;
+  fixture();
+  db_device_identity dev;
+  db_deployment *rows = NULL;
+  int n = -1;
+  db_async *saved = reads;
+  reads = db_async_start("host=127.0.0.1 port=1 dbname=none connect_timeout=2", 2);
+  assert_non_null(reads);
+  assert_int_equal(checkin_load(HASH_A, &dev, &rows, &n), DB_SOFT_ERROR);
+  assert_int_equal(n, 0);
+  free(rows);
+  db_async_free(&reads);
+  reads = saved;
+  /* a working one still answers, then refuses once closed */
+  assert_int_equal(checkin_load(HASH_A, &dev, &rows, &n), 1);
+  free(rows);
+  db_async *other = db_async_start(db_fixture_url, 1);
+  assert_non_null(other);
+  db_async_close(other);
+  db_checkin ck;
+  db_device_checkin_read(other, HASH_A, &ck, read_back, NULL);
+  wait_read(); /* at once, on this thread */
+  assert_int_equal(ck.found, DB_SOFT_ERROR);
+  db_checkin_release(&ck);
+  db_async_free(&other);
+}
+
+/* More reads at once than connections: each completes with its own device. */
+static void reads_queue_behind_busy_connections(void **state) {
+  (void)state;
+  fixture();
+  enum { N = 40 };
+  static db_checkin ck[N];
+  for (int i = 0; i < N; i++)
+    db_device_checkin_read(reads, i % 2 ? HASH_B : HASH_A, &ck[i], read_back, NULL);
+  for (int i = 0; i < N; i++)
+    wait_read();
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(ck[i].found, 1);
+    assert_string_equal(ck[i].dev.id, i % 2 ? DEV_B : DEV_A);
+    assert_int_equal(ck[i].count, i % 2 ? 0 : 2);
+    db_checkin_release(&ck[i]);
+  }
+}
+
+static int setup(void **state) {
+  if (db_fixture_setup(state) != 0)
+    return -1;
+  reads = db_async_start(db_fixture_url, 2);
+  return reads ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  db_async_free(&reads);
+  return db_fixture_teardown(state);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(load_finds_device_and_deployments_by_profile_name),
@@ -200,6 +299,8 @@ int main(void) {
       cmocka_unit_test(load_device_without_deployments_and_unknown_hash),
       cmocka_unit_test(load_tells_whether_contact_is_due),
       cmocka_unit_test(touch_sets_newest_time_forward_only),
+      cmocka_unit_test(read_fails_softly_without_database_or_after_close),
+      cmocka_unit_test(reads_queue_behind_busy_connections),
   };
-  return cmocka_run_group_tests(tests, db_fixture_setup, db_fixture_teardown);
+  return cmocka_run_group_tests(tests, setup, teardown);
 }

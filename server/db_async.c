@@ -1,0 +1,408 @@
+/* db_async.c: a thread that runs reads on its own connections and waits
+ * on all of them at once. */
+#include "db_async.h"
+
+#include "db_internal.h"
+#include "log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DB_ASYNC_MAX_PARAMS 4
+/* How long the thread waits before it tries a lost database again. */
+#define DB_ASYNC_RECONNECT_SECONDS 1
+
+typedef struct job {
+  db_stmt *stmt;
+  int prepare; /* a PQsendPrepare() of stmt, not a read */
+  int nparams;
+  char *params[DB_ASYNC_MAX_PARAMS];
+  db_async_done done;
+  void *arg;
+  struct job *next;
+} job;
+
+/* A connection in pipeline mode: the reads it sent, answered in order,
+ * each batch closed by a Sync. */
+typedef struct slot {
+  db_conn conn;
+  job *head, *tail; /* sent, in the order the answers come */
+  int njobs;
+  int nsyncs;     /* batches whose Sync has not come back */
+  int want_write; /* PQflush() has more to send */
+  PGresult *res;  /* the head read's answer, until its end */
+  int rc;         /* the head read's error */
+} slot;
+
+struct db_async {
+  char *conninfo;
+  int nslots;
+  slot *slots;
+  pthread_t thread;
+  int started;
+  int wake_fd; /* eventfd: a read was queued, or stop */
+  pthread_mutex_t mu;
+  job *head, *tail; /* queued, not yet sent */
+  int closing;
+  int sleeping;    /* the thread is in poll(): a new read writes wake_fd */
+  time_t retry_at; /* no connection until then */
+};
+
+static void job_free(job *j) {
+  for (int i = 0; i < j->nparams; i++)
+    free(j->params[i]);
+  free(j);
+}
+
+static void job_finish(job *j, const PGresult *res, int rc) {
+  if (j->done != NULL)
+    j->done(j->arg, res, rc);
+  job_free(j);
+}
+
+void db_async_run(db_async *q, db_stmt *stmt, int nparams, const char *const *params,
+                  db_async_done done, void *arg) {
+  job *j = calloc(1, sizeof(*j));
+  int ok = j != NULL && nparams <= DB_ASYNC_MAX_PARAMS;
+  if (j != NULL) {
+    j->stmt = stmt;
+    j->done = done;
+    j->arg = arg;
+    for (; ok && j->nparams < nparams; j->nparams++) {
+      const char *v = params[j->nparams];
+      j->params[j->nparams] = v ? strdup(v) : NULL;
+      ok = v == NULL || j->params[j->nparams] != NULL;
+    }
+  }
+  if (!ok) {
+    if (j != NULL)
+      job_free(j);
+    done(arg, NULL, DB_HARD_ERROR);
+    return;
+  }
+  pthread_mutex_lock(&q->mu);
+  if (q->closing) {
+    pthread_mutex_unlock(&q->mu);
+    job_finish(j, NULL, DB_SOFT_ERROR);
+    return;
+  }
+  if (q->tail)
+    q->tail->next = j;
+  else
+    q->head = j;
+  q->tail = j;
+  int wake = q->sleeping;
+  q->sleeping = 0;
+  pthread_mutex_unlock(&q->mu);
+  if (wake) {
+    uint64_t one = 1;
+    if (write(q->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+      log_msg(LOG_ERROR, "cannot wake the database reads thread: %s", strerror(errno));
+  }
+}
+
+static void slot_push(slot *s, job *j) {
+  j->next = NULL;
+  if (s->tail)
+    s->tail->next = j;
+  else
+    s->head = j;
+  s->tail = j;
+  s->njobs++;
+}
+
+static job *slot_pop(slot *s) {
+  job *j = s->head;
+  s->head = j->next;
+  if (s->head == NULL)
+    s->tail = NULL;
+  s->njobs--;
+  return j;
+}
+
+/* The connection broke: its reads fail and it reconnects when next used. */
+static void slot_broke(db_async *q, slot *s) {
+  s->conn.broken = 1;
+  s->want_write = 0;
+  s->nsyncs = 0;
+  if (s->res)
+    PQclear(s->res);
+  s->res = NULL;
+  s->rc = 0;
+  while (s->head != NULL)
+    job_finish(slot_pop(s), NULL, DB_SOFT_ERROR);
+  q->retry_at = 0; /* try again at once: another session may be fine */
+}
+
+/* A working session in pipeline mode. Returns 0 or -1. */
+static int slot_ready(db_async *q, slot *s) {
+  if (s->conn.pg != NULL && !s->conn.broken && PQstatus(s->conn.pg) == CONNECTION_OK)
+    return 0;
+  if (time(NULL) < q->retry_at || db_conn_ensure(&s->conn, q->conninfo) != 0) {
+    q->retry_at = time(NULL) + DB_ASYNC_RECONNECT_SECONDS;
+    return -1;
+  }
+  if (PQsetnonblocking(s->conn.pg, 1) != 0 || !PQenterPipelineMode(s->conn.pg)) {
+    s->conn.broken = 1;
+    return -1;
+  }
+  return 0;
+}
+
+/* Queues j on s, behind a prepare of its statement on a new session. */
+static int slot_queue(slot *s, job *j) {
+  db_conn *c = &s->conn;
+  int id = db_stmt_id(j->stmt);
+  if (id < 0)
+    return DB_HARD_ERROR;
+  if (!(c->prepared[id / 8] & (1u << (id % 8)))) {
+    job *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+      return DB_HARD_ERROR;
+    p->stmt = j->stmt;
+    p->prepare = 1;
+    if (!PQsendPrepare(c->pg, j->stmt->name, j->stmt->sql, 0, NULL)) {
+      free(p);
+      c->broken = 1;
+      return DB_SOFT_ERROR;
+    }
+    c->prepared[id / 8] |= (unsigned char)(1u << (id % 8));
+    slot_push(s, p);
+  }
+  if (!PQsendQueryPrepared(c->pg, j->stmt->name, j->nparams, (const char *const *)j->params, NULL,
+                           NULL, 0)) {
+    c->broken = 1;
+    return DB_SOFT_ERROR;
+  }
+  slot_push(s, j);
+  return 0;
+}
+
+/* The working connection with the fewest reads in flight, or NULL. */
+static slot *least_busy(db_async *q) {
+  slot *best = NULL;
+  for (int i = 0; i < q->nslots; i++) {
+    slot *s = &q->slots[i];
+    if ((best == NULL || s->njobs < best->njobs) && slot_ready(q, s) == 0)
+      best = s;
+  }
+  return best;
+}
+
+/* Sends every queued read, as one batch (one write, one Sync) on the
+ * least busy connection: PostgreSQL answers a batch without waiting for
+ * us between its reads. Without a working connection the reads fail, so
+ * no request waits on a database that does not answer. */
+static void dispatch(db_async *q) {
+  pthread_mutex_lock(&q->mu);
+  job *j = q->head;
+  q->head = q->tail = NULL;
+  pthread_mutex_unlock(&q->mu);
+  if (j == NULL)
+    return;
+  slot *s = least_busy(q);
+  int sent = 0;
+  while (j != NULL) {
+    job *next = j->next;
+    int rc = s == NULL || s->conn.broken ? DB_SOFT_ERROR : slot_queue(s, j);
+    if (rc != 0)
+      job_finish(j, NULL, rc);
+    else
+      sent++;
+    j = next;
+  }
+  if (s == NULL || sent == 0)
+    return;
+  if (s->conn.broken || !PQpipelineSync(s->conn.pg)) {
+    slot_broke(q, s);
+    return;
+  }
+  s->nsyncs++;
+  int f = PQflush(s->conn.pg);
+  if (f < 0)
+    slot_broke(q, s);
+  else
+    s->want_write = f == 1;
+}
+
+/* The head read's answer is whole. */
+static void slot_complete(slot *s) {
+  job *j = slot_pop(s);
+  if (j->prepare && s->rc != 0) { /* its reads fail on their own; prepare again next session */
+    int id = db_stmt_id(j->stmt);
+    s->conn.prepared[id / 8] &= (unsigned char)~(1u << (id % 8));
+  }
+  job_finish(j, s->rc == 0 ? s->res : NULL, s->rc);
+  if (s->res)
+    PQclear(s->res);
+  s->res = NULL;
+  s->rc = 0;
+}
+
+/* Reads what arrived on s and completes the reads whose answers are whole. */
+static void slot_read(db_async *q, slot *s) {
+  if (!PQconsumeInput(s->conn.pg)) {
+    slot_broke(q, s);
+    return;
+  }
+  while ((s->head != NULL || s->nsyncs > 0) && !PQisBusy(s->conn.pg)) {
+    PGresult *r = PQgetResult(s->conn.pg);
+    if (r == NULL) { /* the end of the head read */
+      if (s->head == NULL) {
+        slot_broke(q, s); /* out of step with the server */
+        return;
+      }
+      slot_complete(s);
+      continue;
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_PIPELINE_SYNC) {
+      s->nsyncs--;
+    } else if (s->head == NULL) {
+      /* an answer nobody asked for */
+    } else if ((st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) && s->res == NULL) {
+      s->res = r;
+      continue;
+    } else if (st == PGRES_PIPELINE_ABORTED) {
+      s->rc = DB_SOFT_ERROR; /* an earlier read of the batch failed: ask again */
+    } else if (s->rc == 0) {
+      s->rc = db_failed(&s->conn, s->head->stmt, r);
+    }
+    PQclear(r);
+  }
+  if (s->conn.broken)
+    slot_broke(q, s);
+}
+
+static void *reads_thread(void *arg) {
+  pthread_setname_np(pthread_self(), "cd-db-reads"); /* for top -H, perf */
+  db_async *q = arg;
+  struct pollfd *fds = calloc((size_t)q->nslots + 1, sizeof(*fds));
+  slot **polled = calloc((size_t)q->nslots, sizeof(*polled));
+  if (fds == NULL || polled == NULL) {
+    log_msg(LOG_ERROR, "database reads: out of memory");
+    free(fds);
+    free(polled);
+    return NULL;
+  }
+  for (;;) {
+    dispatch(q);
+    int n = 0;
+    fds[n++] = (struct pollfd){.fd = q->wake_fd, .events = POLLIN};
+    for (int i = 0; i < q->nslots; i++) {
+      slot *s = &q->slots[i];
+      if (s->head == NULL && s->nsyncs == 0)
+        continue;
+      polled[n - 1] = s;
+      fds[n++] = (struct pollfd){.fd = PQsocket(s->conn.pg),
+                                 .events = (short)(POLLIN | (s->want_write ? POLLOUT : 0))};
+    }
+    pthread_mutex_lock(&q->mu);
+    int closing = q->closing;
+    int queued = q->head != NULL;
+    q->sleeping = !closing && !queued;
+    pthread_mutex_unlock(&q->mu);
+    if (closing)
+      break;
+    /* reads queued meanwhile: only look at what arrived, then send them */
+    if (poll(fds, (nfds_t)n, queued ? 0 : 1000) < 0 && errno != EINTR)
+      log_msg(LOG_ERROR, "database reads: poll: %s", strerror(errno));
+    pthread_mutex_lock(&q->mu);
+    q->sleeping = 0;
+    pthread_mutex_unlock(&q->mu);
+    if (fds[0].revents & POLLIN) {
+      uint64_t count;
+      if (read(q->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+        log_msg(LOG_ERROR, "database reads: wake: %s", strerror(errno));
+    }
+    for (int k = 1; k < n; k++) {
+      slot *s = polled[k - 1];
+      if (fds[k].revents & POLLOUT) {
+        int f = PQflush(s->conn.pg);
+        if (f < 0) {
+          slot_broke(q, s);
+          continue;
+        }
+        s->want_write = f == 1;
+      }
+      if (fds[k].revents & (POLLIN | POLLERR | POLLHUP))
+        slot_read(q, s);
+    }
+  }
+  free(fds);
+  free(polled);
+  return NULL;
+}
+
+db_async *db_async_start(const char *conninfo, int nconns) {
+  db_async *q = calloc(1, sizeof(*q));
+  if (q == NULL)
+    return NULL;
+  pthread_mutex_init(&q->mu, NULL);
+  q->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  q->conninfo = strdup(conninfo);
+  q->nslots = nconns;
+  q->slots = calloc((size_t)nconns, sizeof(slot));
+  if (q->wake_fd < 0 || q->conninfo == NULL || q->slots == NULL ||
+      pthread_create(&q->thread, NULL, reads_thread, q) != 0) {
+    log_fail("cannot start the database reads thread");
+    db_async_free(&q);
+    return NULL;
+  }
+  q->started = 1;
+  return q;
+}
+
+void db_async_close(db_async *q) {
+  if (q == NULL)
+    return;
+  pthread_mutex_lock(&q->mu);
+  int was_closing = q->closing;
+  q->closing = 1;
+  pthread_mutex_unlock(&q->mu);
+  if (was_closing)
+    return;
+  if (q->started) {
+    uint64_t one = 1;
+    if (write(q->wake_fd, &one, sizeof(one)) < 0)
+      log_msg(LOG_ERROR, "cannot wake the database reads thread: %s", strerror(errno));
+    pthread_join(q->thread, NULL);
+    q->started = 0;
+  }
+  /* the thread is gone: what it left and what is queued fails here */
+  for (int i = 0; q->slots != NULL && i < q->nslots; i++) {
+    slot_broke(q, &q->slots[i]);
+    PQfinish(q->slots[i].conn.pg);
+    q->slots[i].conn.pg = NULL;
+  }
+  pthread_mutex_lock(&q->mu);
+  job *j = q->head;
+  q->head = q->tail = NULL;
+  pthread_mutex_unlock(&q->mu);
+  while (j != NULL) {
+    job *next = j->next;
+    job_finish(j, NULL, DB_SOFT_ERROR);
+    j = next;
+  }
+}
+
+void db_async_free(db_async **qp) {
+  if (qp == NULL || *qp == NULL)
+    return;
+  db_async *q = *qp;
+  db_async_close(q);
+  if (q->wake_fd >= 0)
+    close(q->wake_fd);
+  pthread_mutex_destroy(&q->mu);
+  free(q->slots);
+  free(q->conninfo);
+  free(q);
+  *qp = NULL;
+}

@@ -1,0 +1,37 @@
+/*
+ * db_async.h: reads that no HTTP thread waits for.
+ *
+ * One thread owns a few connections of its own in pipeline mode. What
+ * was handed to it since its last look goes out as one batch (one write,
+ * one Sync) on the least busy connection, and PostgreSQL answers the
+ * batch without waiting for us between its reads; the thread waits on
+ * all connections at once. A request that needs such a read is held back
+ * by http.c meanwhile (request_defer()) instead of blocking its thread.
+ * The check-in's read goes this way (db_device_checkin_read(),
+ * db_deployments.h): it is most of what a busy server does. A failed read
+ * makes the rest of its batch fail with DB_SOFT_ERROR (503, try again).
+ *
+ * A read that cannot run (the database unreachable, the reads stopping)
+ * completes with DB_SOFT_ERROR: every read handed over completes exactly
+ * once.
+ */
+#ifndef CERTDEPLOY_DB_ASYNC_H
+#define CERTDEPLOY_DB_ASYNC_H
+
+typedef struct db_async db_async;
+
+/* Starts the thread with nconns connections (opened when first needed).
+ * NULL with a logged reason on failure. */
+db_async *db_async_start(const char *conninfo, int nconns);
+
+/* Stops the thread, completes every read still queued or running with
+ * DB_SOFT_ERROR and closes the connections; reads handed over later
+ * complete at once the same way. Call it before stopping the HTTP server,
+ * which must not stop while a request waits for a read. Accepts NULL. */
+void db_async_close(db_async *q);
+
+/* Frees, closing first if needed, once no thread can hand a read over any
+ * more. Accepts NULL. */
+void db_async_free(db_async **q);
+
+#endif
