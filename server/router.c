@@ -127,7 +127,7 @@ void router_dispatch(request *req, reply *rep) {
     return;
   }
   found->handler(req, rep);
-  if (rep->status == 0)
+  if (rep->status == 0 && req->defer_start == NULL) /* a deferred one replies later */
     reply_error(rep, ERR_INTERNAL, NULL, NULL);
   if (found->auth == ROUTE_API_WRITE && rep->status >= 200 && rep->status <= 299)
     audit_record(req, rep);
