@@ -3,10 +3,11 @@
  *
  * One thread owns a few connections of its own in pipeline mode. What
  * was handed to it since its last look goes out as one batch (one write,
- * one Sync) on the least busy connection, and PostgreSQL answers the
- * batch without waiting for us between its reads; the thread waits on
- * all connections at once. A request that needs such a read is held back
- * by http.c meanwhile (request_defer()) instead of blocking its thread.
+ * one Sync) on an idle connection (with none idle, the reads gather until
+ * one is), and PostgreSQL answers the batch without waiting for us
+ * between its reads; the thread waits on all connections at once. A
+ * request that needs such a read is held back by http.c meanwhile
+ * (request_defer()) instead of blocking its thread.
  * The check-in's read goes this way (db_device_checkin_read(),
  * db_deployments.h): it is most of what a busy server does. A failed read
  * makes the rest of its batch fail with DB_SOFT_ERROR (503, try again).
