@@ -13,9 +13,11 @@
   "d." p "_serial, " DB_TS("d." p "_not_before") ", " DB_TS("d." p "_not_after") ", "              \
   "d." p "_sha256, coalesce(now() BETWEEN d." p "_not_before AND d." p "_not_after, false)"
 
+/* What every read of a deployment starts with (read_deployment_head). */
+#define DEPLOYMENT_HEAD_COLUMNS "d.device_id, d.profile_id, p.name, p.key_mode, d.status, "
 #define DEPLOYMENT_COLUMNS                                                                         \
-  "d.device_id, d.profile_id, p.name, p.key_mode, d.status, "                                     \
-  "coalesce(d.failure_source, ''), d.detail, d.attempts, " DB_TS("d.next_attempt_at") ", "        \
+  DEPLOYMENT_HEAD_COLUMNS "coalesce(d.failure_source, ''), d.detail, d.attempts, "                \
+  DB_TS("d.next_attempt_at") ", "                                                                  \
   "d.generation, " DB_TS("d.updated_at") ", coalesce(d.issued_generation = d.generation, false), " \
   "coalesce(d.csr_generation = d.generation, false), " CERT_COLUMNS("issued") ", "                 \
   CERT_COLUMNS("installed") ", " DB_TS("d.renew_at") ", p.common_name, "                           \
@@ -36,7 +38,7 @@ DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid 
 #define CHECKIN_ISSUED_TS(col)                                                                     \
   "CASE WHEN d.status IN ('pending', 'verifying') THEN " DB_TS(col) " END"
 #define CHECKIN_COLUMNS                                                                            \
-  "d.device_id, d.profile_id, p.name, p.key_mode, d.status, d.attempts, d.generation, "           \
+  DEPLOYMENT_HEAD_COLUMNS "d.attempts, d.generation, "                                             \
   "coalesce(d.issued_generation = d.generation, false), "                                          \
   "coalesce(d.csr_generation = d.generation, false), d.issued_sha256, "                            \
   CHECKIN_ISSUED_TS("d.issued_not_before") ", " CHECKIN_ISSUED_TS("d.issued_not_after") ", "       \
@@ -132,15 +134,20 @@ static void read_cert(const PGresult *res, int row, int col, db_cert *cert) {
   cert->valid = PQgetvalue(res, row, col + 4)[0] == 't';
 }
 
-static void read_deployment(const PGresult *res, int row, int o, db_deployment *d) {
+/* DEPLOYMENT_HEAD_COLUMNS from column o on. */
+static void read_deployment_head(const PGresult *res, int row, int o, db_deployment *d) {
   char status[16];
-  memset(d, 0, sizeof(*d));
   db_get_text(res, row, o + 0, d->device_id, sizeof(d->device_id));
   db_get_text(res, row, o + 1, d->profile_id, sizeof(d->profile_id));
   db_get_text(res, row, o + 2, d->profile_name, sizeof(d->profile_name));
   db_get_text(res, row, o + 3, d->key_mode, sizeof(d->key_mode));
   db_get_text(res, row, o + 4, status, sizeof(status));
   d->status = state_status_parse(status);
+}
+
+static void read_deployment(const PGresult *res, int row, int o, db_deployment *d) {
+  memset(d, 0, sizeof(*d));
+  read_deployment_head(res, row, o, d);
   db_get_text(res, row, o + 5, d->failure_source, sizeof(d->failure_source));
   db_get_text(res, row, o + 6, d->detail, sizeof(d->detail));
   d->attempts = (int)strtol(PQgetvalue(res, row, o + 7), NULL, 10);
@@ -172,13 +179,7 @@ int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id,
 
 /* A row of CHECKIN_COLUMNS from column o on. */
 static void read_checkin_deployment(const PGresult *res, int row, int o, db_deployment *d) {
-  char status[16];
-  db_get_text(res, row, o + 0, d->device_id, sizeof(d->device_id));
-  db_get_text(res, row, o + 1, d->profile_id, sizeof(d->profile_id));
-  db_get_text(res, row, o + 2, d->profile_name, sizeof(d->profile_name));
-  db_get_text(res, row, o + 3, d->key_mode, sizeof(d->key_mode));
-  db_get_text(res, row, o + 4, status, sizeof(status));
-  d->status = state_status_parse(status);
+  read_deployment_head(res, row, o, d);
   d->attempts = (int)strtol(PQgetvalue(res, row, o + 5), NULL, 10);
   d->generation = (int)strtol(PQgetvalue(res, row, o + 6), NULL, 10);
   d->issued_for_generation = PQgetvalue(res, row, o + 7)[0] == 't';
