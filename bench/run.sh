@@ -3,7 +3,7 @@
 # `name: value` line per figure on stdout (progress goes to stderr).
 # BENCHMARKS.md explains each figure, the goals and the last results.
 #
-#   make bench                 full run (100,000-device fleet, 30 s of check-ins, ~6 min)
+#   make bench                 full run (100,000-device fleet, 30 s of check-ins, 5-6 min)
 #   BENCH_QUICK=1 make bench   short run (10,000 devices, 10 s, 100 renewals), same names
 #
 # Each benchmark starts its own throwaway PostgreSQL cluster (scripts/pg.sh
