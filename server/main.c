@@ -26,8 +26,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* HTTP threads spend most of a request waiting for PostgreSQL, not on a
- * CPU: 8 per CPU, 8 to 32 (BENCHMARKS.md measured 16 best on 2 cores). */
 /* Connections of the check-ins' reads (db_async.h): one per CPU, 2 to
  * 16. Each carries batches of reads in pipeline mode, so more would only
  * split the batches. */
@@ -36,6 +34,9 @@ static int db_reads_connections(void) {
   return cpus < 2 ? 2 : cpus > 16 ? 16 : (int)cpus;
 }
 
+/* HTTP threads spend most of an API request waiting for PostgreSQL, not
+ * on a CPU (check-ins do not: request_defer()): 8 per CPU, 8 to 32
+ * (BENCHMARKS.md measured no count better on 2 cores). */
 static int http_thread_count(const config *cfg) {
   if (cfg->http_threads > 0)
     return (int)cfg->http_threads;
