@@ -145,8 +145,10 @@ static void slot_broke(db_async *q, slot *s) {
 static int slot_ready(db_async *q, slot *s) {
   if (s->conn.pg != NULL && !s->conn.broken && PQstatus(s->conn.pg) == CONNECTION_OK)
     return 0;
-  if (time(NULL) < q->retry_at || db_conn_ensure(&s->conn, q->conninfo) != 0) {
-    q->retry_at = time(NULL) + DB_ASYNC_RECONNECT_SECONDS;
+  if (time(NULL) < q->retry_at)
+    return -1;
+  if (db_conn_ensure(&s->conn, q->conninfo) != 0) {
+    q->retry_at = time(NULL) + DB_ASYNC_RECONNECT_SECONDS; /* from this failure, not pushed on */
     return -1;
   }
   if (PQsetnonblocking(s->conn.pg, 1) != 0 || !PQenterPipelineMode(s->conn.pg)) {
