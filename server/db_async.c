@@ -45,6 +45,8 @@ struct db_async {
   char *conninfo;
   int nslots;
   slot *slots;
+  struct pollfd *fds; /* wake_fd, then the connections with reads out */
+  slot **polled;      /* the slot of each fds[k + 1] */
   pthread_t thread;
   int started;
   int wake_fd; /* eventfd: a read was queued, or stop */
@@ -292,14 +294,8 @@ static void slot_read(db_async *q, slot *s) {
 static void *reads_thread(void *arg) {
   pthread_setname_np(pthread_self(), "cd-db-reads"); /* for top -H, perf */
   db_async *q = arg;
-  struct pollfd *fds = calloc((size_t)q->nslots + 1, sizeof(*fds));
-  slot **polled = calloc((size_t)q->nslots, sizeof(*polled));
-  if (fds == NULL || polled == NULL) {
-    log_msg(LOG_ERROR, "database reads: out of memory");
-    free(fds);
-    free(polled);
-    return NULL;
-  }
+  struct pollfd *fds = q->fds;
+  slot **polled = q->polled;
   for (;;) {
     int held = dispatch(q); /* then a connection's answer, not wake_fd, says when to go on */
     int n = 0;
@@ -344,8 +340,6 @@ static void *reads_thread(void *arg) {
         slot_read(q, s);
     }
   }
-  free(fds);
-  free(polled);
   return NULL;
 }
 
@@ -358,8 +352,10 @@ db_async *db_async_start(const char *conninfo, int nconns) {
   q->conninfo = strdup(conninfo);
   q->nslots = nconns;
   q->slots = calloc((size_t)nconns, sizeof(slot));
-  if (q->wake_fd < 0 || q->conninfo == NULL || q->slots == NULL ||
-      pthread_create(&q->thread, NULL, reads_thread, q) != 0) {
+  q->fds = calloc((size_t)nconns + 1, sizeof(*q->fds));
+  q->polled = calloc((size_t)nconns, sizeof(*q->polled));
+  if (q->wake_fd < 0 || q->conninfo == NULL || q->slots == NULL || q->fds == NULL ||
+      q->polled == NULL || pthread_create(&q->thread, NULL, reads_thread, q) != 0) {
     log_fail("cannot start the database reads thread");
     db_async_free(&q);
     return NULL;
@@ -410,6 +406,8 @@ void db_async_free(db_async **qp) {
     close(q->wake_fd);
   pthread_mutex_destroy(&q->mu);
   free(q->slots);
+  free(q->fds);
+  free(q->polled);
   free(q->conninfo);
   free(q);
   *qp = NULL;
