@@ -211,7 +211,7 @@ int db_prepare(db_conn *c, db_stmt *s) {
     log_fail("too many prepared statements: raise DB_MAX_STATEMENTS");
     return DB_HARD_ERROR;
   }
-  if (c->prepared[id / 8] & (1u << (id % 8)))
+  if (db_is_prepared(c, id))
     return 0;
   PGresult *pr = PQprepare(c->pg, s->name, s->sql, 0, NULL);
   if (PQresultStatus(pr) != PGRES_COMMAND_OK) {
@@ -220,7 +220,7 @@ int db_prepare(db_conn *c, db_stmt *s) {
     return rc;
   }
   PQclear(pr);
-  c->prepared[id / 8] |= (unsigned char)(1u << (id % 8));
+  db_set_prepared(c, id, 1);
   return 0;
 }
 

@@ -166,7 +166,7 @@ static int slot_queue(slot *s, job *j) {
   int id = db_stmt_id(j->stmt);
   if (id < 0)
     return DB_HARD_ERROR;
-  if (!(c->prepared[id / 8] & (1u << (id % 8)))) {
+  if (!db_is_prepared(c, id)) {
     job *p = calloc(1, sizeof(*p));
     if (p == NULL)
       return DB_HARD_ERROR;
@@ -177,7 +177,7 @@ static int slot_queue(slot *s, job *j) {
       c->broken = 1;
       return DB_SOFT_ERROR;
     }
-    c->prepared[id / 8] |= (unsigned char)(1u << (id % 8));
+    db_set_prepared(c, id, 1);
     slot_push(s, p);
   }
   if (!PQsendQueryPrepared(c->pg, j->stmt->name, j->nparams, (const char *const *)j->params, NULL,
@@ -245,10 +245,8 @@ static int dispatch(db_async *q) {
 /* The head read's answer is whole. */
 static void slot_complete(slot *s) {
   job *j = slot_pop(s);
-  if (j->prepare && s->rc != 0) { /* its reads fail on their own; prepare again next session */
-    int id = db_stmt_id(j->stmt);
-    s->conn.prepared[id / 8] &= (unsigned char)~(1u << (id % 8));
-  }
+  if (j->prepare && s->rc != 0) /* its reads fail on their own; prepare again next session */
+    db_set_prepared(&s->conn, db_stmt_id(j->stmt), 0);
   job_finish(j, s->rc == 0 ? s->res : NULL, s->rc);
   if (s->res)
     PQclear(s->res);

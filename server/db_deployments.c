@@ -226,22 +226,21 @@ int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployme
  * db_checkin, then its callback. */
 static void checkin_read_done(void *arg, const PGresult *res, int rc) {
   db_checkin *out = arg;
-  out->found = rc;
   int n = res ? PQntuples(res) : 0;
-  if (res != NULL && n > 0) {
+  if (n > 0) {
     db_read_device_identity(res, 0, &out->dev);
     /* the first deployment column, d.device_id, is NULL without deployments */
     out->count = PQgetisnull(res, 0, DB_DEVICE_IDENTITY_NCOLUMNS) ? 0 : n;
   }
-  if (res != NULL) {
-    out->found = read_deployments(res, out->count, DB_DEVICE_IDENTITY_NCOLUMNS,
-                                  read_checkin_deployment, &out->rows);
-    if (out->found == 0) {
-      qsort(out->rows, (size_t)out->count, sizeof(db_deployment), by_profile_name);
-      out->found = n > 0;
-    } else {
-      out->count = 0;
-    }
+  if (res == NULL) {
+    out->found = rc;
+  } else if (read_deployments(res, out->count, DB_DEVICE_IDENTITY_NCOLUMNS, read_checkin_deployment,
+                              &out->rows) != 0) {
+    out->found = DB_HARD_ERROR;
+    out->count = 0;
+  } else {
+    qsort(out->rows, (size_t)out->count, sizeof(db_deployment), by_profile_name);
+    out->found = n > 0;
   }
   out->done(out->arg);
 }

@@ -94,6 +94,18 @@ int db_failed(db_conn *conn, const db_stmt *stmt, const PGresult *res);
  * -1 when there are more than DB_MAX_STATEMENTS. */
 int db_stmt_id(db_stmt *stmt);
 
+/* Whether statement number id is prepared on conn's session. */
+static inline int db_is_prepared(const db_conn *conn, int id) {
+  return (conn->prepared[id / 8] >> (id % 8)) & 1;
+}
+
+/* Records that statement number id is (on) or is not (off) prepared. */
+static inline void db_set_prepared(db_conn *conn, int id, int on) {
+  unsigned char bit = (unsigned char)(1u << (id % 8));
+  conn->prepared[id / 8] = (unsigned char)(on ? conn->prepared[id / 8] | bit
+                                              : conn->prepared[id / 8] & ~bit);
+}
+
 /* Prepares stmt on conn unless it already is (after a reconnect it is
  * not). Returns 0 or a DB_*_ERROR. */
 int db_prepare(db_conn *conn, db_stmt *stmt);
