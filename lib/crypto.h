@@ -45,7 +45,8 @@ void crypto_free_secret(char *s);
 char *crypto_base64_encode(const void *data, size_t len);
 int crypto_base64_decode(const char *text, unsigned char **out, size_t *out_len);
 
-/* Random UUID v4 in canonical lower-case form into out (37 bytes). */
+/* Random UUID v4 in canonical lower-case form into out (37 bytes): unique,
+ * not secret (drawn from a per-thread block of CSPRNG output). */
 int crypto_uuid_v4(char out[37]);
 
 /* ---- secrets at rest: AES-256-GCM with the master key --------------- */
