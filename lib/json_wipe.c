@@ -15,8 +15,14 @@ void json_wipe_free(void *p) {
   free(p);
 }
 
+/* Set once the wiping allocator frees every jansson block: a decref then
+ * wipes all it frees by itself, and walking the values first would only
+ * wipe each string twice. */
+static int allocator_wipes;
+
 void json_wipe_install(void) {
   json_set_alloc_funcs(malloc, json_wipe_free);
+  allocator_wipes = 1;
 }
 
 /* Only what this reference alone keeps alive is freed by its decref. The
@@ -43,6 +49,7 @@ void json_wipe_values(json_t *v) {
 }
 
 void json_wipe_decref(json_t *v) {
-  json_wipe_values(v);
+  if (!allocator_wipes)
+    json_wipe_values(v);
   json_decref(v);
 }

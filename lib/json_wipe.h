@@ -5,11 +5,13 @@
  * secrets, CA API tokens, PKCS#12 passwords and files). Two ways to wipe:
  * - json_wipe_install() routes every jansson allocation through a free that
  *   zeroes the block, including jansson's internal buffers (the parser's
- *   token buffer, json_dumps' growing buffer). The agent does this.
+ *   token buffer, json_dumps' growing buffer). certdeployd and the agent
+ *   both do this, first thing in main.
  * - json_wipe_decref() wipes the string values a json_decref() is about to
  *   free, and only those: a string or container that something else still
- *   references (refcount above 1) is left alone. certdeployd does this on
- *   request bodies and replies that carry secrets.
+ *   references (refcount above 1) is left alone. Code that frees secrets
+ *   calls it, so they are wiped even where the allocator is not
+ *   installed (a test, a library user); once it is, the walk is skipped.
  */
 #ifndef CERTDEPLOY_JSON_WIPE_H
 #define CERTDEPLOY_JSON_WIPE_H
@@ -32,7 +34,9 @@ void json_wipe_free(void *p);
  * until freed. Accepts NULL. */
 void json_wipe_values(json_t *v);
 
-/* json_wipe_values(v), then json_decref(v). Accepts NULL. */
+/* json_wipe_values(v), then json_decref(v); only json_decref(v) once
+ * json_wipe_install() has run, as its free wipes the same bytes. Accepts
+ * NULL. */
 void json_wipe_decref(json_t *v);
 
 #endif
