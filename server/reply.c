@@ -4,6 +4,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "json_body.h"
+#include "json_text.h"
 #include "json_wipe.h"
 
 #include <stdarg.h>
@@ -25,13 +26,13 @@ void reply_json(reply *rep, int status, json_t *body) {
   reply_reset(rep);
   rep->status = status;
   rep->content_type = "application/json";
-  rep->body = json_dumps(body, JSON_COMPACT);
+  rep->body = body ? json_text(body, &rep->body_len) : NULL;
   json_wipe_decref(body); /* the copies of secrets it held */
   if (rep->body == NULL) {
     rep->status = 500;
     rep->body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
+    rep->body_len = rep->body ? strlen(rep->body) : 0;
   }
-  rep->body_len = rep->body ? strlen(rep->body) : 0;
 }
 
 /* A copy of text that is valid UTF-8 (bad bytes become '?'), so it can go
