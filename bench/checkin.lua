@@ -18,22 +18,25 @@ function setup(thread)
   next_id = next_id + 1
 end
 
+-- Every request is formatted once, here: formatting it per request in Lua
+-- cost wrk as much CPU as it spends on the rest of the request, CPU taken
+-- from the server and PostgreSQL on the same machine.
 function init(args)
-  tokens, bodies = {}, {}
+  requests = {}
+  local headers = { ["Content-Type"] = "application/json" }
   for line in io.lines(data_file) do
     local tab = line:find("\t", 1, true)
-    tokens[#tokens + 1] = "Bearer " .. line:sub(1, tab - 1)
-    bodies[#bodies + 1] = line:sub(tab + 1)
+    headers["Authorization"] = "Bearer " .. line:sub(1, tab - 1)
+    requests[#requests + 1] =
+      wrk.format("POST", "/device/v1/checkin", headers, line:sub(tab + 1))
   end
-  count = #tokens
+  count = #requests
   -- spread the threads' starting points over the fleet
   idx = math.floor(thread_id * count / threads_total)
-  headers = { ["Content-Type"] = "application/json" }
 end
 
 function request()
   local i = idx % count + 1
   idx = idx + 1
-  headers["Authorization"] = tokens[i]
-  return wrk.format("POST", "/device/v1/checkin", headers, bodies[i])
+  return requests[i]
 end
