@@ -173,6 +173,18 @@ void utf8_scrub(char *s) {
 
 #undef FIELD
 
+int sha256_hex_normal(const char *s, char out[65]) {
+  if (strlen(s) != 64)
+    return 0;
+  for (int i = 0; i < 64; i++)
+    if (!isxdigit((unsigned char)s[i]))
+      return 0;
+  for (int i = 0; i < 64; i++)
+    out[i] = (char)tolower((unsigned char)s[i]);
+  out[64] = '\0';
+  return 1;
+}
+
 int uuid_valid(const char *s) {
   static const int dash[] = {8, 13, 18, 23};
   if (s == NULL || strlen(s) != 36)

@@ -51,6 +51,10 @@ int utf8_valid(const char *s);
  * sequence with '?', in place, so the text can go into JSON. */
 void utf8_scrub(char *s);
 
+/* 1 when s is 64 hex digits (a SHA-256), then written in lower case into
+ * out; 0 otherwise (out untouched). */
+int sha256_hex_normal(const char *s, char out[65]);
+
 /* 1 when s is a canonical UUID (8-4-4-4-12 hex). */
 int uuid_valid(const char *s);
 

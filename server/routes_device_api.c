@@ -4,6 +4,7 @@
 #include "app.h"
 #include "auth.h"
 #include "ca_template.h"
+#include "checkin_inventory.h"
 #include "crypto.h"
 #include "db_assignments.h"
 #include "db_deployments.h"
@@ -16,12 +17,9 @@
 #include "reply.h"
 #include "state.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define INVENTORY_MAX 1000
 
 /* POST /device/v1/enroll {"enroll_secret","serial","name"} -> 201 */
 void device_enroll(request *req, reply *rep) {
@@ -83,20 +81,6 @@ void device_enroll(request *req, reply *rep) {
 out:
   crypto_free_secret(token);
   json_decref(body);
-}
-
-static int is_sha256_hex(const char *s) {
-  if (strlen(s) != 64)
-    return 0;
-  for (int i = 0; i < 64; i++)
-    if (!isxdigit((unsigned char)s[i]))
-      return 0;
-  return 1;
-}
-
-static void lower(char *s) {
-  for (; *s; s++)
-    *s = (char)tolower((unsigned char)*s);
 }
 
 /* The device reports a certificate: it confirms delivery when it is the
@@ -207,54 +191,24 @@ static void checkin_start(request *req) {
 
 /* The check-in, once its read is back: authentication, inventory, actions. */
 static void checkin_finish(request *req, reply *rep) {
-  json_t *installed = NULL;
-  const field_spec spec[] = {{"installed", FIELD_ARRAY, 0, INVENTORY_MAX, &installed}};
-  json_t *profiles = NULL, *body = NULL;
+  json_t *profiles = NULL;
+  inventory inv = {NULL, 0};
   db_checkin *ck = req->deferred;
-  db_deployment *rows = ck->rows;
-  int n = ck->count;
-  if (auth_device_accept(req, rep, req->token_hash, ck->found, &ck->dev) != 0)
+  if (auth_device_accept(req, rep, req->token_hash, ck->found, &ck->dev) != 0 ||
+      checkin_inventory_read(req, rep, &inv) != 0)
     goto out;
-  body = body_object(req, rep, 1);
-  if (body == NULL || body_fields(body, spec, 1, rep) != 0)
-    goto out;
-  size_t i;
-  json_t *item;
-  json_array_foreach(installed, i, item) {
-    json_t *pid = NULL, *sha = NULL;
-    char field[48];
-    const field_spec ispec[] = {{"profile_id", FIELD_STRING, 1, 64, &pid},
-                                {"sha256", FIELD_STRING, 1, 64, &sha}};
-    if (!json_is_object(item)) {
-      snprintf(field, sizeof(field), "installed[%zu]", i);
-      reply_error(rep, ERR_INVALID_REQUEST, field, "Each inventory entry is an object.");
-      goto out;
-    }
-    snprintf(field, sizeof(field), "installed[%zu]", i);
-    if (body_fields_in(item, ispec, 2, field, rep) != 0)
-      goto out;
-    if (!is_sha256_hex(json_string_value(sha))) {
-      snprintf(field, sizeof(field), "installed[%zu].sha256", i);
-      reply_error(rep, ERR_INVALID_REQUEST, field, "'sha256' must be 64 hex digits.");
-      goto out;
-    }
-  }
   profiles = json_array();
-  for (int k = 0; k < n; k++) {
-    db_deployment *d = &rows[k];
-    json_array_foreach(installed, i, item) {
-      char sha[65];
-      if (strcmp(json_string_value(json_object_get(item, "profile_id")), d->profile_id) != 0)
+  for (int k = 0; k < ck->count; k++) {
+    db_deployment *d = &ck->rows[k];
+    int rc;
+    for (size_t i = 0; i < inv.count; i++) {
+      if (strcmp(inv.items[i].profile_id, d->profile_id) != 0)
         continue;
-      snprintf(sha, sizeof(sha), "%s", json_string_value(json_object_get(item, "sha256")));
-      lower(sha);
-      int rc = apply_inventory(req, rep, d, sha);
-      if (rc < 0) {
+      if ((rc = apply_inventory(req, rep, d, inv.items[i].sha256)) < 0) {
         reply_db_error(rep, rc);
         goto out;
       }
     }
-    int rc;
     json_t *e = checkin_entry(req, rep, d, &rc);
     if (e == NULL || rc < 0) {
       json_decref(e);
@@ -266,7 +220,7 @@ static void checkin_finish(request *req, reply *rep) {
   reply_json(rep, 200, json_pack("{s:O}", "profiles", profiles));
 out:
   json_decref(profiles);
-  json_decref(body);
+  inventory_release(&inv);
 }
 
 /* POST /device/v1/checkin {"installed":[{"profile_id","sha256"}]}: one
@@ -403,14 +357,12 @@ void device_ack(request *req, reply *rep) {
   }
   char hex[65] = "";
   if (installed) {
-    if (sha == NULL || !is_sha256_hex(json_string_value(sha))) {
+    if (sha == NULL || !sha256_hex_normal(json_string_value(sha), hex)) {
       reply_error(rep, ERR_INVALID_REQUEST, "sha256",
                   "An 'installed' acknowledgement needs 'sha256': 64 hex digits of the SHA-256 "
                   "of the DER certificate.");
       goto out;
     }
-    snprintf(hex, sizeof(hex), "%s", json_string_value(sha));
-    lower(hex);
   }
   if (load_own_deployment(req, rep, &c, &d) != 0)
     goto out;
