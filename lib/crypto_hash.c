@@ -1,6 +1,7 @@
 /* crypto_hash.c: SHA-256, hex, constant-time comparison and the wiping of secrets. */
 #include "crypto_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,11 +18,23 @@ void cr_hex_encode(const unsigned char *in, size_t len, char *out, int upper) {
   out[2 * len] = '\0';
 }
 
+/* SHA-256 fetched from the provider once: EVP_sha256() makes every
+ * digest look the algorithm up again (a lock and a table search that
+ * cost more than hashing a token). Kept for the life of the process. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void) {
+  sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void crypto_sha256_hex(const void *data, size_t len, char out[65]) {
   unsigned char md[32];
   unsigned int mdlen = 0;
 
-  if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(md)) {
+  pthread_once(&sha256_once, sha256_fetch);
+  if (sha256_md == NULL || EVP_Digest(data, len, md, &mdlen, sha256_md, NULL) != 1 ||
+      mdlen != sizeof(md)) {
     /* Only reachable when OpenSSL is broken; an empty string never
      * matches a real digest, so comparisons fail closed. */
     ERR_clear_error();
