@@ -79,10 +79,14 @@ int http_parse_listen(const char *listen, char *host, size_t host_len, int *port
   return 0;
 }
 
-static double elapsed_ms(const struct timespec *since) {
+/* Milliseconds since `since`, to two decimals ("0.42"), into out. */
+static void elapsed_ms(const struct timespec *since, char *out, size_t len) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  return (double)(now.tv_sec - since->tv_sec) * 1e3 + (double)(now.tv_nsec - since->tv_nsec) / 1e6;
+  long long ns =
+      (long long)(now.tv_sec - since->tv_sec) * 1000000000LL + (now.tv_nsec - since->tv_nsec);
+  long long hundredths = (ns + 5000) / 10000; /* of a millisecond, rounded */
+  snprintf(out, len, "%lld.%02lld", hundredths / 100, hundredths % 100);
 }
 
 static void client_ip(struct MHD_Connection *c, char *out, size_t len) {
@@ -268,7 +272,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     return;
   char status[8], ms[32];
   snprintf(status, sizeof(status), "%d", x->rep.status);
-  snprintf(ms, sizeof(ms), "%.2f", elapsed_ms(&x->started));
+  elapsed_ms(&x->started, ms, sizeof(ms));
   log_field f[] = {
       {"method", x->method, 0},
       {"path", x->path, 0},

@@ -39,9 +39,11 @@ static void puts_(line *l, const char *s) {
 
 /* 1 when the bytes at p start a well-formed UTF-8 sequence of n bytes. */
 static int utf8_ok(const unsigned char *p, int *n) {
-  int len = p[0] < 0x80 ? 1 : (p[0] >= 0xC2 && p[0] <= 0xDF) ? 2 : (p[0] >= 0xE0 && p[0] <= 0xEF) ? 3
-                                                                   : (p[0] >= 0xF0 && p[0] <= 0xF4) ? 4
-                                                                                                      : 0;
+  int len = p[0] < 0x80                      ? 1
+            : (p[0] >= 0xC2 && p[0] <= 0xDF) ? 2
+            : (p[0] >= 0xE0 && p[0] <= 0xEF) ? 3
+            : (p[0] >= 0xF0 && p[0] <= 0xF4) ? 4
+                                             : 0;
   for (int i = 1; i < len; i++)
     if ((p[i] & 0xC0) != 0x80)
       return 0;
@@ -53,6 +55,12 @@ static int utf8_ok(const unsigned char *p, int *n) {
  * UTF-8 (a client's path, say) become U+FFFD so the line stays JSON. */
 static void put_json_escaped(line *l, const char *s) {
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    const unsigned char *run = p; /* plain ASCII goes in one copy */
+    while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+      p++;
+    put(l, (const char *)run, (size_t)(p - run));
+    if (*p == '\0')
+      break;
     int n = 1;
     if (*p >= 0x80) {
       if (!utf8_ok(p, &n)) {
