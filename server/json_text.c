@@ -1,4 +1,5 @@
-/* json_text.c: compact JSON text of a jansson value (json_text.h). */
+/* json_text.c: compact JSON text, of a jansson value or written piece by
+ * piece (json_text.h). */
 #include "json_text.h"
 
 #include "crypto.h"
@@ -7,15 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct text {
-  char *buf;
-  size_t len, cap;
-  int failed;
-} text;
-
 /* Room for n more bytes and the NUL. Not realloc: the old block may hold
  * a secret, and is wiped before it is freed. */
-static int reserve(text *t, size_t n) {
+static int reserve(json_writer *t, size_t n) {
   if (t->failed)
     return -1;
   if (t->len + n + 1 <= t->cap)
@@ -36,7 +31,7 @@ static int reserve(text *t, size_t n) {
   return 0;
 }
 
-static void put(text *t, const char *s, size_t n) {
+static void put(json_writer *t, const char *s, size_t n) {
   if (reserve(t, n) != 0)
     return;
   memcpy(t->buf + t->len, s, n);
@@ -46,7 +41,7 @@ static void put(text *t, const char *s, size_t n) {
 /* jansson's escaping: the two JSON specials, short forms for five
  * control characters, \uXXXX (upper-case hex) for the others; every
  * other byte as it is. */
-static void put_string(text *t, const char *s, size_t n) {
+static void put_string(json_writer *t, const char *s, size_t n) {
   static const char hex[] = "0123456789ABCDEF";
   put(t, "\"", 1);
   size_t run = 0; /* start of the bytes not yet written */
@@ -90,8 +85,7 @@ static void put_string(text *t, const char *s, size_t n) {
   put(t, "\"", 1);
 }
 
-static void put_value(text *t, const json_t *v) {
-  char num[32];
+static void put_value(json_writer *t, const json_t *v) {
   switch (json_typeof(v)) {
   case JSON_OBJECT: {
     const char *key;
@@ -122,7 +116,7 @@ static void put_value(text *t, const json_t *v) {
     put_string(t, json_string_value(v), json_string_length(v));
     break;
   case JSON_INTEGER:
-    put(t, num, (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+    json_write_int(t, (long long)json_integer_value(v));
     break;
   case JSON_REAL: { /* none in replies today: jansson's own format */
     char *real = json_dumps(v, JSON_ENCODE_ANY);
@@ -146,19 +140,69 @@ static void put_value(text *t, const json_t *v) {
   }
 }
 
+void json_writer_init(json_writer *w) {
+  w->len = 0;
+  w->cap = 1024;
+  w->buf = malloc(w->cap);
+  w->failed = w->buf == NULL;
+}
+
+void json_write_raw(json_writer *w, const char *s, size_t n) {
+  put(w, s, n);
+}
+
+void json_write_string(json_writer *w, const char *s) {
+  put_string(w, s, strlen(s));
+}
+
+void json_write_int(json_writer *w, long long v) {
+  char num[24];
+  put(w, num, (size_t)snprintf(num, sizeof(num), "%lld", v));
+}
+
+void json_write_value(json_writer *w, const json_t *v) {
+  put_value(w, v);
+}
+
+void json_write_members(json_writer *w, const json_t *obj) {
+  const char *key;
+  json_t *member;
+  json_object_foreach((json_t *)obj, key, member) {
+    put(w, ",", 1);
+    put_string(w, key, strlen(key));
+    put(w, ":", 1);
+    put_value(w, member);
+  }
+}
+
+void json_writer_discard(json_writer *w) {
+  if (w->buf != NULL)
+    crypto_cleanse(w->buf, w->cap);
+  free(w->buf);
+  w->buf = NULL;
+  w->len = w->cap = 0;
+  w->failed = 1;
+}
+
+char *json_writer_finish(json_writer *w, size_t *len) {
+  if (w->failed || w->buf == NULL) {
+    json_writer_discard(w);
+    return NULL;
+  }
+  char *out = w->buf;
+  out[w->len] = '\0';
+  *len = w->len;
+  w->buf = NULL;
+  w->len = w->cap = 0;
+  w->failed = 1;
+  return out;
+}
+
 char *json_text(const json_t *v, size_t *len) {
-  text t = {.buf = malloc(1024), .cap = 1024};
-  if (t.buf == NULL || v == NULL) {
-    free(t.buf);
+  json_writer w;
+  if (v == NULL)
     return NULL;
-  }
-  put_value(&t, v);
-  if (t.failed) {
-    crypto_cleanse(t.buf, t.cap);
-    free(t.buf);
-    return NULL;
-  }
-  t.buf[t.len] = '\0';
-  *len = t.len;
-  return t.buf;
+  json_writer_init(&w);
+  put_value(&w, v);
+  return json_writer_finish(&w, len);
 }

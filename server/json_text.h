@@ -1,19 +1,56 @@
 /*
- * json_text.h: compact JSON text of a jansson value, for reply bodies.
+ * json_text.h: compact JSON text, of a jansson value or written piece by
+ * piece, for reply bodies.
  *
- * The same bytes as json_dumps(v, JSON_COMPACT), about twice as fast:
- * jansson's dump checks every container for loops through a hash table
- * (a formatted pointer and two table updates per object and array), and
- * grows its buffer from 16 bytes. Reply trees are built fresh and never
- * loop, and their text is written into one buffer that starts at 1 KiB.
- * Every buffer outgrown is wiped before it is freed: replies carry
- * secrets.
+ * json_text(v) gives the same bytes as json_dumps(v, JSON_COMPACT), about
+ * twice as fast: jansson's dump checks every container for loops through
+ * a hash table (a formatted pointer and two table updates per object and
+ * array), and grows its buffer from 16 bytes. Reply trees are built fresh
+ * and never loop, and their text goes into one buffer that starts at
+ * 1 KiB. A reply as busy as the check-in's is written with the writer
+ * directly, with no tree at all. Every buffer outgrown, and a text
+ * discarded, is wiped before it is freed: replies carry secrets.
  */
 #ifndef CERTDEPLOY_JSON_TEXT_H
 #define CERTDEPLOY_JSON_TEXT_H
 
 #include <jansson.h>
 #include <stddef.h>
+
+/* Text being written. A failed allocation makes every later write do
+ * nothing and json_writer_finish() return NULL. */
+typedef struct json_writer {
+  char *buf;
+  size_t len, cap;
+  int failed;
+} json_writer;
+
+void json_writer_init(json_writer *w);
+
+/* n bytes as they are: punctuation, or a key known to need no escaping
+ * ("\"profiles\":["). */
+void json_write_raw(json_writer *w, const char *s, size_t n);
+
+/* s as a JSON string, quoted and escaped as jansson does. s must be
+ * valid UTF-8. */
+void json_write_string(json_writer *w, const char *s);
+
+void json_write_int(json_writer *w, long long v);
+
+/* v, as json_text() writes it. */
+void json_write_value(json_writer *w, const json_t *v);
+
+/* Each member of the object obj as `,"key":value`, in its order: fields
+ * added after ones already written. */
+void json_write_members(json_writer *w, const json_t *obj);
+
+/* The NUL-terminated text, malloc'd (the caller owns it), its length in
+ * *len; NULL when an allocation failed. Either way w is left empty. */
+char *json_writer_finish(json_writer *w, size_t *len);
+
+/* Wipes and frees what w holds; for a writer given up on. Safe after
+ * json_writer_finish(). */
+void json_writer_discard(json_writer *w);
 
 /* Compact JSON text of v, NUL-terminated and malloc'd, its length in
  * *len; NULL when out of memory. v must not contain itself, and its

@@ -4,7 +4,6 @@
 #include "crypto.h"
 #include "db.h"
 #include "json_body.h"
-#include "json_text.h"
 #include "json_wipe.h"
 
 #include <stdarg.h>
@@ -22,17 +21,31 @@ static void reply_reset(reply *rep) {
   rep->body_len = 0;
 }
 
-void reply_json(reply *rep, int status, json_t *body) {
+/* Takes text (NULL: out of memory) as the reply's JSON body. */
+static void reply_json_body(reply *rep, int status, char *text, size_t len) {
   reply_reset(rep);
   rep->status = status;
   rep->content_type = "application/json";
-  rep->body = body ? json_text(body, &rep->body_len) : NULL;
-  json_wipe_decref(body); /* the copies of secrets it held */
+  rep->body = text;
+  rep->body_len = len;
   if (rep->body == NULL) {
     rep->status = 500;
     rep->body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
     rep->body_len = rep->body ? strlen(rep->body) : 0;
   }
+}
+
+void reply_json(reply *rep, int status, json_t *body) {
+  size_t len = 0;
+  char *text = body ? json_text(body, &len) : NULL;
+  json_wipe_decref(body); /* the copies of secrets it held */
+  reply_json_body(rep, status, text, len);
+}
+
+void reply_json_written(reply *rep, int status, json_writer *w) {
+  size_t len = 0;
+  char *text = json_writer_finish(w, &len);
+  reply_json_body(rep, status, text, len);
 }
 
 /* A copy of text that is valid UTF-8 (bad bytes become '?'), so it can go

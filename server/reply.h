@@ -8,11 +8,16 @@
 #include <jansson.h>
 
 #include "errors.h"
+#include "json_text.h"
 #include "request.h"
 
 /* Sets a JSON reply; takes ownership of body (decref'd, after its string
  * values that the decref frees are wiped: see json_wipe_decref). */
 void reply_json(reply *rep, int status, json_t *body);
+
+/* Sets a JSON reply of the text written in w (json_text.h), which it
+ * finishes and takes; 500 if writing it ran out of memory. */
+void reply_json_written(reply *rep, int status, json_writer *w);
 
 /* Sets an error reply {"error":{"code","message","field"}}. message NULL
  * uses the registry's default; field may be NULL. */

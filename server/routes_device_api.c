@@ -11,6 +11,7 @@
 #include "db_enroll.h"
 #include "delivery.h"
 #include "json_body.h"
+#include "json_wipe.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "renewal.h"
@@ -128,52 +129,62 @@ static char *expand_common_name(const request *req, const db_deployment *d) {
   return out;
 }
 
-/* The action for one deployment; delivery moves pending (issued) and
- * verifying to verifying. Returns the entry, or NULL with *rc set. */
-static json_t *checkin_entry(request *req, reply *rep, db_deployment *d, int *rc) {
-  char *cn = expand_common_name(req, d);
-  json_t *e = json_pack("{s:s, s:i, s:s, s:s}", "profile_id", d->profile_id, "generation",
-                        d->generation, "action", "none", "common_name", cn ? cn : "");
-  free(cn);
-  *rc = 0;
+/* Writes one deployment's entry of the check-in reply into w,
+ *   {"profile_id","generation","action","common_name"[,delivery's fields]}
+ * deciding its action; delivery moves pending (issued) and verifying to
+ * verifying. Returns 0 or a DB_*_ERROR. */
+static int checkin_entry(request *req, reply *rep, db_deployment *d, json_writer *w) {
+  const char *action = "none";
+  json_t *install = NULL; /* the delivery's fields */
   if (d->status == STATUS_PENDING && !d->issued_for_generation) {
     if (strcmp(d->key_mode, "device") == 0 && !d->csr_for_generation)
-      json_object_set_new(e, "action", json_string("submit_csr"));
-    return e;
+      action = "submit_csr";
+  } else {
+    state_input in = {
+        .from = d->status, .event = EVENT_DELIVERED, .issued = d->issued_for_generation};
+    state_result r = state_decide(&in);
+    if (r.outcome == OUTCOME_APPLY) { /* else verified, failed: nothing to deliver */
+      db_change ch = {.from = d->status,
+                      .generation = d->generation,
+                      .to = r.to,
+                      .event = EVENT_DELIVERED,
+                      .actor = req->who.actor,
+                      .detail = r.reason,
+                      .attempts = d->attempts,
+                      .retry_in_seconds = -1};
+      db_conn *c = request_db(req, rep);
+      if (c == NULL)
+        return DB_SOFT_ERROR;
+      int changed = db_deployment_apply(c, d->device_id, d->profile_id, &ch);
+      if (changed < 0)
+        return changed;
+      if (changed > 0) { /* else raced with another change: deliver at the next check-in */
+        install = json_object();
+        int drc = install ? delivery_add_install(req->app, c, d, install) : DB_HARD_ERROR;
+        if (drc != 0 && drc != -3) {
+          json_wipe_decref(install);
+          return drc;
+        }
+        if (drc == 0)
+          action = "install";
+      }
+    }
   }
-  state_input in = {
-      .from = d->status, .event = EVENT_DELIVERED, .issued = d->issued_for_generation};
-  state_result r = state_decide(&in);
-  if (r.outcome != OUTCOME_APPLY)
-    return e; /* verified, failed: nothing to deliver */
-  db_change ch = {.from = d->status,
-                  .generation = d->generation,
-                  .to = r.to,
-                  .event = EVENT_DELIVERED,
-                  .actor = req->who.actor,
-                  .detail = r.reason,
-                  .attempts = d->attempts,
-                  .retry_in_seconds = -1};
-  db_conn *c = request_db(req, rep);
-  if (c == NULL) {
-    *rc = DB_SOFT_ERROR;
-    json_decref(e);
-    return NULL;
-  }
-  int changed = db_deployment_apply(c, d->device_id, d->profile_id, &ch);
-  if (changed <= 0) {
-    *rc = changed; /* raced with another change: deliver at the next check-in */
-    return e;
-  }
-  int drc = delivery_add_install(req->app, c, d, e);
-  if (drc == 0) {
-    json_object_set_new(e, "action", json_string("install"));
-  } else if (drc != -3) {
-    *rc = drc;
-    json_decref(e);
-    return NULL;
-  }
-  return e;
+  char *cn = expand_common_name(req, d);
+  json_write_raw(w, "{\"profile_id\":", 14);
+  json_write_string(w, d->profile_id);
+  json_write_raw(w, ",\"generation\":", 14);
+  json_write_int(w, d->generation);
+  json_write_raw(w, ",\"action\":", 10);
+  json_write_string(w, action);
+  json_write_raw(w, ",\"common_name\":", 15);
+  json_write_string(w, cn ? cn : "");
+  if (install != NULL)
+    json_write_members(w, install);
+  json_write_raw(w, "}", 1);
+  free(cn);
+  json_wipe_decref(install); /* a PKCS#12 and its password */
+  return 0;
 }
 
 static void checkin_free(void *state) {
@@ -191,16 +202,17 @@ static void checkin_start(request *req) {
 
 /* The check-in, once its read is back: authentication, inventory, actions. */
 static void checkin_finish(request *req, reply *rep) {
-  json_t *profiles = NULL;
+  json_writer w = {NULL, 0, 0, 1};
   inventory inv = {NULL, 0};
   db_checkin *ck = req->deferred;
+  int rc;
   if (auth_device_accept(req, rep, req->token_hash, ck->found, &ck->dev) != 0 ||
       checkin_inventory_read(req, rep, &inv) != 0)
     goto out;
-  profiles = json_array();
+  json_writer_init(&w);
+  json_write_raw(&w, "{\"profiles\":[", 13);
   for (int k = 0; k < ck->count; k++) {
     db_deployment *d = &ck->rows[k];
-    int rc;
     for (size_t i = 0; i < inv.count; i++) {
       if (strcmp(inv.items[i].profile_id, d->profile_id) != 0)
         continue;
@@ -209,17 +221,17 @@ static void checkin_finish(request *req, reply *rep) {
         goto out;
       }
     }
-    json_t *e = checkin_entry(req, rep, d, &rc);
-    if (e == NULL || rc < 0) {
-      json_decref(e);
+    if (k > 0)
+      json_write_raw(&w, ",", 1);
+    if ((rc = checkin_entry(req, rep, d, &w)) < 0) {
       reply_db_error(rep, rc);
       goto out;
     }
-    json_array_append_new(profiles, e);
   }
-  reply_json(rep, 200, json_pack("{s:O}", "profiles", profiles));
+  json_write_raw(&w, "]}", 2);
+  reply_json_written(rep, 200, &w);
 out:
-  json_decref(profiles);
+  json_writer_discard(&w);
   inventory_release(&inv);
 }
 

@@ -1,7 +1,7 @@
 /*
- * test_json_text.c: json_text() writes the same bytes as jansson's
- * json_dumps(v, JSON_COMPACT) for every kind of value a reply may hold
- * (server/json_text.c).
+ * test_json_text.c: json_text() and the writer write the same bytes as
+ * jansson's json_dumps(v, JSON_COMPACT) for every kind of value a reply
+ * may hold (server/json_text.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -84,11 +84,53 @@ static void large_bodies_match(void **state) {
   free(big);
 }
 
+/* An entry written piece by piece, with fields added from an object, is
+ * the text of the same object built whole; the writer grows past its
+ * first buffer on the way. */
+static void pieces_match_the_whole(void **state) {
+  (void)state;
+  char big[3000];
+  memset(big, 'k', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  json_t *extra = json_pack("{s:s, s:s}", "certificate", big, "pkcs12_password", "p\"w");
+  json_t *whole = json_pack("{s:s, s:i, s:s, s:s}", "profile_id", "id-1", "generation", -7,
+                            "action", "install", "common_name", "caf\u00e9\n");
+  assert_non_null(extra);
+  assert_non_null(whole);
+  json_object_update(whole, extra);
+
+  json_writer w;
+  json_writer_init(&w);
+  json_write_raw(&w, "{\"profile_id\":", 14);
+  json_write_string(&w, "id-1");
+  json_write_raw(&w, ",\"generation\":", 14);
+  json_write_int(&w, -7);
+  json_write_raw(&w, ",\"action\":", 10);
+  json_write_string(&w, "install");
+  json_write_raw(&w, ",\"common_name\":", 15);
+  json_write_string(&w, "caf\u00e9\n");
+  json_write_members(&w, extra);
+  json_write_raw(&w, "}", 1);
+  size_t len = 0;
+  char *ours = json_writer_finish(&w, &len);
+  char *theirs = json_dumps(whole, JSON_COMPACT);
+  assert_non_null(ours);
+  assert_string_equal(ours, theirs);
+  assert_int_equal(len, strlen(theirs));
+  assert_null(json_writer_finish(&w, &len)); /* finished: nothing left */
+  json_writer_discard(&w);                   /* and safe to discard */
+  free(ours);
+  free(theirs);
+  json_decref(extra);
+  json_decref(whole);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(documents_match),
       cmocka_unit_test(every_control_byte_matches),
       cmocka_unit_test(large_bodies_match),
+      cmocka_unit_test(pieces_match_the_whole),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
