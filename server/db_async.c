@@ -15,30 +15,35 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DB_ASYNC_MAX_PARAMS 4
 /* How long the thread waits before it tries a lost database again. */
 #define DB_ASYNC_RECONNECT_SECONDS 1
+/* Most reads in one execution; more queued at once make more of them. */
+#define DB_ASYNC_MAX_KEYS 256
 
+/* A read handed over, or a statement to prepare. Once sent, a read
+ * carries the others of its execution (more). */
 typedef struct job {
   db_stmt *stmt;
   int prepare; /* a PQsendPrepare() of stmt, not a read */
-  int nparams;
-  char *params[DB_ASYNC_MAX_PARAMS];
+  int key_col;
+  char *key;
   db_async_done done;
   void *arg;
+  struct job *more; /* sent: the other reads of this execution */
+  int nkeys;        /* sent: the reads it carries, itself included */
   struct job *next;
 } job;
 
-/* A connection in pipeline mode: the reads it sent, answered in order,
- * each batch closed by a Sync. */
+/* A connection in pipeline mode: the executions it sent, answered in
+ * order, each batch closed by a Sync. */
 typedef struct slot {
   db_conn conn;
   job *head, *tail; /* sent, in the order the answers come */
   int njobs;
   int nsyncs;     /* batches whose Sync has not come back */
   int want_write; /* PQflush() has more to send */
-  PGresult *res;  /* the head read's answer, until its end */
-  int rc;         /* the head read's error */
+  PGresult *res;  /* the head execution's answer, until its end */
+  int rc;         /* the head execution's error */
 } slot;
 
 struct db_async {
@@ -58,37 +63,71 @@ struct db_async {
 };
 
 static void job_free(job *j) {
-  for (int i = 0; i < j->nparams; i++)
-    free(j->params[i]);
+  free(j->key);
   free(j);
 }
 
-static void job_finish(job *j, const PGresult *res, int rc) {
-  if (j->done != NULL)
-    j->done(j->arg, res, rc);
-  job_free(j);
+/* One key's rows in a result: [row, row + n). */
+typedef struct run {
+  const char *key;
+  int row, n;
+} run;
+
+static int by_key(const void *a, const void *b) {
+  return strcmp(((const run *)a)->key, ((const run *)b)->key);
 }
 
-void db_async_run(db_async *q, db_stmt *stmt, int nparams, const char *const *params,
-                  db_async_done done, void *arg) {
-  job *j = calloc(1, sizeof(*j));
-  int ok = j != NULL && nparams <= DB_ASYNC_MAX_PARAMS;
-  if (j != NULL) {
-    j->stmt = stmt;
-    j->done = done;
-    j->arg = arg;
-    for (; ok && j->nparams < nparams; j->nparams++) {
-      const char *v = params[j->nparams];
-      j->params[j->nparams] = v ? strdup(v) : NULL;
-      ok = v == NULL || j->params[j->nparams] != NULL;
-    }
+/* The runs of equal keys in column col of res, sorted by key for
+ * bsearch(), into *runs (malloc'd). Returns their count, or -1. */
+static int key_runs(const PGresult *res, int col, run **runs) {
+  int n = PQntuples(res), count = 0;
+  if (col >= PQnfields(res) || (*runs = malloc(sizeof(run) * (size_t)(n ? n : 1))) == NULL)
+    return -1;
+  for (int r = 0; r < n; r++) {
+    const char *k = PQgetvalue(res, r, col);
+    if (count > 0 && strcmp((*runs)[count - 1].key, k) == 0)
+      (*runs)[count - 1].n++;
+    else
+      (*runs)[count++] = (run){k, r, 1};
   }
-  if (!ok) {
-    if (j != NULL)
-      job_free(j);
-    done(arg, NULL, DB_HARD_ERROR);
+  qsort(*runs, (size_t)count, sizeof(run), by_key);
+  return count;
+}
+
+/* Completes j and every read it carries, each with its own key's rows. */
+static void job_finish(job *j, const PGresult *res, int rc) {
+  run *runs = NULL;
+  int nruns = 0;
+  if (res != NULL && j->key != NULL && (nruns = key_runs(res, j->key_col, &runs)) < 0) {
+    res = NULL;
+    rc = DB_HARD_ERROR;
+  }
+  while (j != NULL) {
+    job *more = j->more;
+    if (j->done != NULL) {
+      run want = {.key = j->key};
+      const run *r = res ? bsearch(&want, runs, (size_t)nruns, sizeof(run), by_key) : NULL;
+      j->done(j->arg, res, r ? r->row : 0, r ? r->n : 0, rc);
+    }
+    job_free(j);
+    j = more;
+  }
+  free(runs);
+}
+
+void db_async_read(db_async *q, db_stmt *stmt, int key_col, const char *key, db_async_done done,
+                   void *arg) {
+  job *j = calloc(1, sizeof(*j));
+  if (j == NULL || (j->key = strdup(key)) == NULL) {
+    free(j);
+    done(arg, NULL, 0, 0, DB_HARD_ERROR);
     return;
   }
+  j->stmt = stmt;
+  j->key_col = key_col;
+  j->done = done;
+  j->arg = arg;
+  j->nkeys = 1;
   pthread_mutex_lock(&q->mu);
   if (q->closing) {
     pthread_mutex_unlock(&q->mu);
@@ -160,7 +199,34 @@ static int slot_ready(db_async *q, slot *s) {
   return 0;
 }
 
-/* Queues j on s, behind a prepare of its statement on a new session. */
+/* The keys of j and the reads it carries as a text[] literal,
+ * {"k1","k2",...}; malloc'd. */
+static char *keys_literal(const job *j) {
+  size_t len = 3;
+  for (const job *m = j; m != NULL; m = m->more)
+    len += 2 * strlen(m->key) + 3;
+  char *out = malloc(len), *o = out;
+  if (out == NULL)
+    return NULL;
+  *o++ = '{';
+  for (const job *m = j; m != NULL; m = m->more) {
+    if (m != j)
+      *o++ = ',';
+    *o++ = '"';
+    for (const char *c = m->key; *c; c++) {
+      if (*c == '"' || *c == '\\')
+        *o++ = '\\';
+      *o++ = *c;
+    }
+    *o++ = '"';
+  }
+  *o++ = '}';
+  *o = '\0';
+  return out;
+}
+
+/* Queues the execution of j (and the reads it carries) on s, behind a
+ * prepare of its statement on a new session. */
 static int slot_queue(slot *s, job *j) {
   db_conn *c = &s->conn;
   int id = db_stmt_id(j->stmt);
@@ -180,13 +246,43 @@ static int slot_queue(slot *s, job *j) {
     db_set_prepared(c, id, 1);
     slot_push(s, p);
   }
-  if (!PQsendQueryPrepared(c->pg, j->stmt->name, j->nparams, (const char *const *)j->params, NULL,
-                           NULL, 0)) {
+  char *keys = keys_literal(j);
+  if (keys == NULL)
+    return DB_HARD_ERROR;
+  const char *params[] = {keys};
+  int sent = PQsendQueryPrepared(c->pg, j->stmt->name, 1, params, NULL, NULL, 0);
+  free(keys);
+  if (!sent) {
     c->broken = 1;
     return DB_SOFT_ERROR;
   }
   slot_push(s, j);
   return 0;
+}
+
+/* Gathers the queued reads j (a list through next) into executions: one
+ * per statement, of at most DB_ASYNC_MAX_KEYS reads each. Returns the
+ * executions, a list through next. */
+static job *gather(job *j) {
+  job *execs = NULL, *last = NULL;
+  while (j != NULL) {
+    job *next = j->next, *e;
+    j->next = NULL;
+    for (e = execs; e != NULL; e = e->next)
+      if (e->stmt == j->stmt && e->nkeys < DB_ASYNC_MAX_KEYS)
+        break;
+    if (e != NULL) {
+      j->more = e->more;
+      e->more = j;
+      e->nkeys++;
+    } else if (last != NULL) {
+      last = last->next = j;
+    } else {
+      execs = last = j;
+    }
+    j = next;
+  }
+  return execs;
 }
 
 /* The working connection with the fewest reads in flight, or NULL. */
@@ -201,8 +297,10 @@ static slot *least_busy(db_async *q) {
 }
 
 /* Sends every queued read, as one batch (one write, one Sync) on an idle
- * connection: PostgreSQL answers a batch without waiting for us between
- * its reads. While every connection has a batch out, the reads gather
+ * connection, the reads of each statement as one execution over all
+ * their keys (gather()): PostgreSQL answers a batch without waiting for
+ * us, and starts and ends one execution where it would have run one per
+ * read. While every connection has a batch out, the reads gather
  * for the next one (fewer, larger batches: 4% more check-ins per second
  * and a fifth fewer context switches than sending each at once); then it
  * returns 1. Without a working connection the reads fail, so no request
@@ -218,7 +316,7 @@ static int dispatch(db_async *q) {
   if (j == NULL)
     return 0;
   int sent = 0;
-  while (j != NULL) {
+  for (j = gather(j); j != NULL;) {
     job *next = j->next;
     int rc = s == NULL || s->conn.broken ? DB_SOFT_ERROR : slot_queue(s, j);
     if (rc != 0)

@@ -4,8 +4,12 @@
  * One thread owns a few connections of its own in pipeline mode. What
  * was handed to it since its last look goes out as one batch (one write,
  * one Sync) on an idle connection (with none idle, the reads gather until
- * one is), and PostgreSQL answers the batch without waiting for us
- * between its reads; the thread waits on all connections at once. A
+ * one is), and PostgreSQL answers the batch without waiting for us; the
+ * thread waits on all connections at once. A read is one key's rows of a
+ * statement that takes an array of keys, so the reads of one statement
+ * in a batch run as one execution: where PostgreSQL started, planned
+ * and ended an executor for each check-in, it now does so once for all
+ * the check-ins of a batch. A
  * request that needs such a read is held back by http.c meanwhile
  * (request_defer()) instead of blocking its thread.
  * The check-in's read goes this way (db_device_checkin_read(),

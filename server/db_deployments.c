@@ -43,14 +43,17 @@ DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid 
   "coalesce(d.csr_generation = d.generation, false), d.issued_sha256, "                            \
   CHECKIN_ISSUED_TS("d.issued_not_before") ", " CHECKIN_ISSUED_TS("d.issued_not_after") ", "       \
   "p.common_name, coalesce(p.renew_before_days, 0) "
-/* The check-in's one round trip: the token's device and its deployments
- * (one row with NULL deployment columns when it has none). Unordered: a
- * Sort node cost PostgreSQL more than the rest of the query; the rows
- * are sorted in C. */
+/* The check-ins' reads (db_async_read()): for each token hash in $1, its
+ * device and deployments (one row with NULL deployment columns when it
+ * has none), a device's rows together. The unique index on token_hash
+ * returns them in its order, so the ORDER BY costs no Sort node; each
+ * device's rows are sorted by profile name in C. */
 DB_STMT(device_checkin_load,
         "SELECT " DB_DEVICE_IDENTITY_COLUMNS("v") ", " CHECKIN_COLUMNS
         "FROM devices v LEFT JOIN (deployments d JOIN profiles p ON p.id = d.profile_id) "
-        "ON d.device_id = v.id WHERE v.token_hash = $1");
+        "ON d.device_id = v.id WHERE v.token_hash = ANY ($1::text[]) ORDER BY v.token_hash");
+/* The column of device_checkin_load holding the key, v.token_hash. */
+#define CHECKIN_KEY_COLUMN 3
 // clang-format on
 
 /* Every transition: update guarded by (status, generation), then history
@@ -192,17 +195,17 @@ static void read_checkin_deployment(const PGresult *res, int row, int o, db_depl
   d->renew_before_days = (int)strtol(PQgetvalue(res, row, o + 13), NULL, 10);
 }
 
-/* Reads the deployments of rows [0, n) from column o on, each with read_row,
- * into a malloc'd array (at least one element). Returns 0, or
- * DB_HARD_ERROR. */
-static int read_deployments(const PGresult *res, int n, int o,
+/* Reads the deployments of rows [first, first + n) from column o on, each
+ * with read_row, into a malloc'd array (at least one element). Returns 0,
+ * or DB_HARD_ERROR. */
+static int read_deployments(const PGresult *res, int first, int n, int o,
                             void (*read_row)(const PGresult *, int, int, db_deployment *),
                             db_deployment **rows) {
   *rows = calloc((size_t)(n ? n : 1), sizeof(db_deployment));
   if (*rows == NULL)
     return DB_HARD_ERROR;
   for (int i = 0; i < n; i++)
-    read_row(res, i, o, &(*rows)[i]);
+    read_row(res, first + i, o, &(*rows)[i]);
   return 0;
 }
 
@@ -217,25 +220,24 @@ int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployme
   if (res == NULL)
     return rc;
   int n = PQntuples(res);
-  rc = read_deployments(res, n, 0, read_deployment, rows);
+  rc = read_deployments(res, 0, n, 0, read_deployment, rows);
   PQclear(res);
   return rc < 0 ? rc : n;
 }
 
-/* The read's end, on the reads' thread: the rows into the caller's
- * db_checkin, then its callback. */
-static void checkin_read_done(void *arg, const PGresult *res, int rc) {
+/* The read's end, on the reads' thread: the device's rows, [row, row + n)
+ * of res, into the caller's db_checkin, then its callback. */
+static void checkin_read_done(void *arg, const PGresult *res, int row, int n, int rc) {
   db_checkin *out = arg;
-  int n = res ? PQntuples(res) : 0;
   if (n > 0) {
-    db_read_device_identity(res, 0, &out->dev);
+    db_read_device_identity(res, row, &out->dev);
     /* the first deployment column, d.device_id, is NULL without deployments */
-    out->count = PQgetisnull(res, 0, DB_DEVICE_IDENTITY_NCOLUMNS) ? 0 : n;
+    out->count = PQgetisnull(res, row, DB_DEVICE_IDENTITY_NCOLUMNS) ? 0 : n;
   }
   if (res == NULL) {
     out->found = rc;
-  } else if (read_deployments(res, out->count, DB_DEVICE_IDENTITY_NCOLUMNS, read_checkin_deployment,
-                              &out->rows) != 0) {
+  } else if (read_deployments(res, row, out->count, DB_DEVICE_IDENTITY_NCOLUMNS,
+                              read_checkin_deployment, &out->rows) != 0) {
     out->found = DB_HARD_ERROR;
     out->count = 0;
   } else {
@@ -250,8 +252,7 @@ void db_device_checkin_read(struct db_async *q, const char *token_hash, db_check
   memset(out, 0, sizeof(*out));
   out->done = done;
   out->arg = arg;
-  const char *p[] = {token_hash};
-  db_async_run(q, &device_checkin_load, 1, p, checkin_read_done, out);
+  db_async_read(q, &device_checkin_load, CHECKIN_KEY_COLUMN, token_hash, checkin_read_done, out);
 }
 
 void db_checkin_release(db_checkin *ck) {

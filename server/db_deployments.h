@@ -72,10 +72,11 @@ typedef struct db_checkin {
 
 struct db_async;
 /* The check-in's one round trip, on the database reads' thread
- * (db_async.h), so no HTTP thread waits for it: the device holding
- * token_hash and all its deployments into *out, then done(arg) on that
- * thread (or on the caller's when the read cannot start). Free what it
- * holds with db_checkin_release(). */
+ * (db_async.h), so no HTTP thread waits for it, in one execution with the
+ * other check-ins of its batch: the device holding token_hash and all its
+ * deployments into *out, then done(arg) on that thread (or on the
+ * caller's when the read cannot start). Free what it holds with
+ * db_checkin_release(). */
 void db_device_checkin_read(struct db_async *q, const char *token_hash, db_checkin *out,
                             void (*done)(void *arg), void *arg);
 void db_checkin_release(db_checkin *ck);

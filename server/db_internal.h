@@ -123,15 +123,19 @@ int db_affected(const PGresult *res);
 /* malloc'd copy of a column, NULL when SQL NULL. */
 char *db_get_dup(const PGresult *res, int row, int col);
 
-/* How a read handed to db_async (db_async.h) ends: with its result, or
- * with NULL and a DB_*_ERROR. Called on the reads' thread, or on the
- * caller's when the read cannot start; res is cleared when it returns. */
-typedef void (*db_async_done)(void *arg, const PGresult *res, int rc);
+/* How a read handed to db_async (db_async.h) ends: with its rows, rows
+ * [row, row + nrows) of res (nrows 0: none for its key), or with res NULL
+ * and a DB_*_ERROR. Called on the reads' thread, or on the caller's when
+ * the read cannot start; res is cleared when it returns. */
+typedef void (*db_async_done)(void *arg, const PGresult *res, int row, int nrows, int rc);
 struct db_async;
-/* Hands stmt with text params (copied; at most 4) to the reads' thread;
- * done is called exactly once. */
-void db_async_run(struct db_async *q, db_stmt *stmt, int nparams, const char *const *params,
-                  db_async_done done, void *arg);
+/* Hands the read of key (copied) to the reads' thread; done is called
+ * exactly once. stmt takes one parameter, a text[] of keys, and returns
+ * each key's rows next to each other (ORDER BY the key) with the key in
+ * column key_col: reads of one statement handed over together run as
+ * one execution over all their keys. */
+void db_async_read(struct db_async *q, db_stmt *stmt, int key_col, const char *key,
+                   db_async_done done, void *arg);
 
 /* Opens a standalone connection (migrations, LISTEN). NULL with a logged
  * reason on failure. */

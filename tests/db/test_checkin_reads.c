@@ -280,6 +280,36 @@ static void reads_queue_behind_busy_connections(void **state) {
   }
 }
 
+/* Reads handed over together run as one execution over all their keys
+ * (more than one once there are over 256): each still gets its own
+ * device's rows, whether its key repeats another's, matches nothing, or
+ * holds what an array literal must quote. */
+static void reads_of_one_batch_each_get_their_own_rows(void **state) {
+  (void)state;
+  fixture();
+  enum { N = 600 };
+  static const char *keys[] = {HASH_A, HASH_B,
+                               "c000000000000000000000000000000000000000000000000000000000000000",
+                               "quote\" back\\slash, comma {brace}"};
+  static db_checkin ck[N];
+  for (int i = 0; i < N; i++)
+    db_device_checkin_read(reads, keys[i % 4], &ck[i], read_back, NULL);
+  for (int i = 0; i < N; i++)
+    wait_read();
+  for (int i = 0; i < N; i++) {
+    int k = i % 4;
+    assert_int_equal(ck[i].found, k < 2);
+    if (k < 2)
+      assert_string_equal(ck[i].dev.id, k == 0 ? DEV_A : DEV_B);
+    assert_int_equal(ck[i].count, k == 0 ? 2 : 0);
+    if (k == 0) {
+      assert_string_equal(ck[i].rows[0].profile_name, "alpha");
+      assert_string_equal(ck[i].rows[1].profile_name, "zeta");
+    }
+    db_checkin_release(&ck[i]);
+  }
+}
+
 static int setup(void **state) {
   if (db_fixture_setup(state) != 0)
     return -1;
@@ -301,6 +331,7 @@ int main(void) {
       cmocka_unit_test(touch_sets_newest_time_forward_only),
       cmocka_unit_test(read_fails_softly_without_database_or_after_close),
       cmocka_unit_test(reads_queue_behind_busy_connections),
+      cmocka_unit_test(reads_of_one_batch_each_get_their_own_rows),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
