@@ -192,7 +192,13 @@ static int slot_ready(db_async *q, slot *s) {
     q->retry_at = time(NULL) + DB_ASYNC_RECONNECT_SECONDS; /* from this failure, not pushed on */
     return -1;
   }
-  if (PQsetnonblocking(s->conn.pg, 1) != 0 || !PQenterPipelineMode(s->conn.pg)) {
+  /* The reads' statement is best planned once, whatever a batch's number
+   * of keys: left to choose, PostgreSQL plans every batch of a few keys
+   * anew (a custom plan looks cheaper for them), 0.3 ms each. */
+  PGresult *r = PQexec(s->conn.pg, "SET plan_cache_mode = force_generic_plan");
+  int set = PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  if (!set || PQsetnonblocking(s->conn.pg, 1) != 0 || !PQenterPipelineMode(s->conn.pg)) {
     s->conn.broken = 1;
     return -1;
   }
