@@ -129,62 +129,69 @@ static char *expand_common_name(const request *req, const db_deployment *d) {
   return out;
 }
 
-/* Writes one deployment's entry of the check-in reply into w,
- *   {"profile_id","generation","action","common_name"[,delivery's fields]}
- * deciding its action; delivery moves pending (issued) and verifying to
+/* One deployment's action at a check-in: "none", "submit_csr", or
+ * "install" with the delivery's fields in *install (which the caller
+ * frees, on error too); delivery moves pending (issued) and verifying to
  * verifying. Returns 0 or a DB_*_ERROR. */
-static int checkin_entry(request *req, reply *rep, db_deployment *d, json_writer *w) {
-  const char *action = "none";
-  json_t *install = NULL; /* the delivery's fields */
+static int checkin_action(request *req, reply *rep, db_deployment *d, const char **action,
+                          json_t **install) {
+  *action = "none";
+  *install = NULL;
   if (d->status == STATUS_PENDING && !d->issued_for_generation) {
     if (strcmp(d->key_mode, "device") == 0 && !d->csr_for_generation)
-      action = "submit_csr";
-  } else {
-    state_input in = {
-        .from = d->status, .event = EVENT_DELIVERED, .issued = d->issued_for_generation};
-    state_result r = state_decide(&in);
-    if (r.outcome == OUTCOME_APPLY) { /* else verified, failed: nothing to deliver */
-      db_change ch = {.from = d->status,
-                      .generation = d->generation,
-                      .to = r.to,
-                      .event = EVENT_DELIVERED,
-                      .actor = req->who.actor,
-                      .detail = r.reason,
-                      .attempts = d->attempts,
-                      .retry_in_seconds = -1};
-      db_conn *c = request_db(req, rep);
-      if (c == NULL)
-        return DB_SOFT_ERROR;
-      int changed = db_deployment_apply(c, d->device_id, d->profile_id, &ch);
-      if (changed < 0)
-        return changed;
-      if (changed > 0) { /* else raced with another change: deliver at the next check-in */
-        install = json_object();
-        int drc = install ? delivery_add_install(req->app, c, d, install) : DB_HARD_ERROR;
-        if (drc != 0 && drc != -3) {
-          json_wipe_decref(install);
-          return drc;
-        }
-        if (drc == 0)
-          action = "install";
-      }
-    }
+      *action = "submit_csr";
+    return 0;
   }
-  char *cn = expand_common_name(req, d);
-  json_write_raw(w, "{\"profile_id\":", 14);
-  json_write_string(w, d->profile_id);
-  json_write_raw(w, ",\"generation\":", 14);
-  json_write_int(w, d->generation);
-  json_write_raw(w, ",\"action\":", 10);
-  json_write_string(w, action);
-  json_write_raw(w, ",\"common_name\":", 15);
-  json_write_string(w, cn ? cn : "");
-  if (install != NULL)
-    json_write_members(w, install);
-  json_write_raw(w, "}", 1);
-  free(cn);
+  state_input in = {
+      .from = d->status, .event = EVENT_DELIVERED, .issued = d->issued_for_generation};
+  state_result r = state_decide(&in);
+  if (r.outcome != OUTCOME_APPLY)
+    return 0; /* verified, failed: nothing to deliver */
+  db_change ch = {.from = d->status,
+                  .generation = d->generation,
+                  .to = r.to,
+                  .event = EVENT_DELIVERED,
+                  .actor = req->who.actor,
+                  .detail = r.reason,
+                  .attempts = d->attempts,
+                  .retry_in_seconds = -1};
+  db_conn *c = request_db(req, rep);
+  if (c == NULL)
+    return DB_SOFT_ERROR;
+  int changed = db_deployment_apply(c, d->device_id, d->profile_id, &ch);
+  if (changed <= 0)
+    return changed; /* 0: raced with another change, deliver at the next check-in */
+  *install = json_object();
+  int drc = *install ? delivery_add_install(req->app, c, d, *install) : DB_HARD_ERROR;
+  if (drc == 0)
+    *action = "install";
+  return drc == -3 ? 0 : drc; /* -3: the key cannot be opened or packed: no install */
+}
+
+/* Writes one deployment's entry of the check-in reply into w:
+ *   {"profile_id","generation","action","common_name"[,delivery's fields]}
+ * Returns 0 or a DB_*_ERROR. */
+static int checkin_entry(request *req, reply *rep, db_deployment *d, json_writer *w) {
+  const char *action;
+  json_t *install;
+  int rc = checkin_action(req, rep, d, &action, &install);
+  if (rc == 0) {
+    char *cn = expand_common_name(req, d);
+    json_write_raw(w, "{\"profile_id\":", 14);
+    json_write_string(w, d->profile_id);
+    json_write_raw(w, ",\"generation\":", 14);
+    json_write_int(w, d->generation);
+    json_write_raw(w, ",\"action\":", 10);
+    json_write_string(w, action);
+    json_write_raw(w, ",\"common_name\":", 15);
+    json_write_string(w, cn ? cn : "");
+    if (install != NULL)
+      json_write_members(w, install);
+    json_write_raw(w, "}", 1);
+    free(cn);
+  }
   json_wipe_decref(install); /* a PKCS#12 and its password */
-  return 0;
+  return rc;
 }
 
 static void checkin_free(void *state) {
