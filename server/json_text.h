@@ -2,8 +2,9 @@
  * json_text.h: compact JSON text, of a jansson value or written piece by
  * piece, for reply bodies.
  *
- * json_text(v) gives the same bytes as json_dumps(v, JSON_COMPACT), about
- * twice as fast: jansson's dump checks every container for loops through
+ * json_text(v) gives the same bytes as json_dumps(v, JSON_COMPACT), three
+ * times as fast (a three-profile check-in reply: 1.2-1.4 us against
+ * 3.7-4.4 us): jansson's dump checks every container for loops through
  * a hash table (a formatted pointer and two table updates per object and
  * array), and grows its buffer from 16 bytes. Reply trees are built fresh
  * and never loop, and their text goes into one buffer that starts at
