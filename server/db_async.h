@@ -7,14 +7,13 @@
  * one is), and PostgreSQL answers the batch without waiting for us; the
  * thread waits on all connections at once. A read is one key's rows of a
  * statement that takes an array of keys, so the reads of one statement
- * in a batch run as one execution: where PostgreSQL started, planned
- * and ended an executor for each check-in, it now does so once for all
- * the check-ins of a batch. A
- * request that needs such a read is held back by http.c meanwhile
- * (request_defer()) instead of blocking its thread.
- * The check-in's read goes this way (db_device_checkin_read(),
- * db_deployments.h): it is most of what a busy server does. A failed read
- * makes the rest of its batch fail with DB_SOFT_ERROR (503, try again).
+ * in a batch run as one execution: PostgreSQL binds, starts and ends one
+ * executor for all the check-ins of a batch, not one for each. A request
+ * that needs such a read is held back by http.c meanwhile
+ * (request_defer()) instead of blocking its thread. The check-in's read
+ * goes this way (db_device_checkin_read(), db_deployments.h): it is most
+ * of what a busy server does. A failed execution fails its reads, and the
+ * rest of its batch, with DB_SOFT_ERROR (503, try again).
  *
  * A read that cannot run (the database unreachable, the reads stopping)
  * completes with DB_SOFT_ERROR: every read handed over completes exactly
