@@ -91,7 +91,7 @@ void db_pool_destroy(db_pool **pp) {
 }
 
 int db_conn_ensure(db_conn *c, const char *conninfo) {
-  if (c->pg != NULL && !c->broken && PQstatus(c->pg) == CONNECTION_OK)
+  if (db_conn_alive(c))
     return 0;
   PQfinish(c->pg);
   memset(c->prepared, 0, sizeof(c->prepared));
@@ -204,7 +204,9 @@ static void log_failure(db_conn *c, const char *what, const PGresult *res) {
   log_event(LOG_WARN, "database error", f, 3);
 }
 
-int db_prepare(db_conn *c, db_stmt *s) {
+/* Prepares s on c unless it already is (after a reconnect it is not).
+ * Returns 0 or a DB_*_ERROR. */
+static int db_prepare(db_conn *c, db_stmt *s) {
   c->sqlstate[0] = '\0';
   int id = db_stmt_id(s);
   if (id < 0) {

@@ -184,8 +184,8 @@ static void slot_broke(db_async *q, slot *s) {
 
 /* A working session in pipeline mode. Returns 0 or -1. */
 static int slot_ready(db_async *q, slot *s) {
-  if (s->conn.pg != NULL && !s->conn.broken && PQstatus(s->conn.pg) == CONNECTION_OK)
-    return 0;
+  if (db_conn_alive(&s->conn))
+    return 0; /* the session set up below is still there */
   if (time(NULL) < q->retry_at)
     return -1;
   if (db_conn_ensure(&s->conn, q->conninfo) != 0) {

@@ -52,8 +52,6 @@ DB_STMT(device_checkin_load,
         "SELECT " DB_DEVICE_IDENTITY_COLUMNS("v") ", " CHECKIN_COLUMNS
         "FROM devices v LEFT JOIN (deployments d JOIN profiles p ON p.id = d.profile_id) "
         "ON d.device_id = v.id WHERE v.token_hash = ANY ($1::text[]) ORDER BY v.token_hash");
-/* The column of device_checkin_load holding the key, v.token_hash. */
-#define CHECKIN_KEY_COLUMN 3
 // clang-format on
 
 /* Every transition: update guarded by (status, generation), then history
@@ -252,7 +250,8 @@ void db_device_checkin_read(struct db_async *q, const char *token_hash, db_check
   memset(out, 0, sizeof(*out));
   out->done = done;
   out->arg = arg;
-  db_async_read(q, &device_checkin_load, CHECKIN_KEY_COLUMN, token_hash, checkin_read_done, out);
+  db_async_read(q, &device_checkin_load, DB_DEVICE_IDENTITY_TOKEN_HASH, token_hash,
+                checkin_read_done, out);
 }
 
 void db_checkin_release(db_checkin *ck) {

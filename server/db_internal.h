@@ -49,6 +49,7 @@ PGresult *db_exec(db_conn *conn, db_stmt *stmt, int nparams, const char *const *
   t ".id, " t ".serial, " t ".name, " t ".token_hash, "                                            \
     "extract(epoch FROM now() - " t ".last_checkin_at)"
 #define DB_DEVICE_IDENTITY_NCOLUMNS 5
+#define DB_DEVICE_IDENTITY_TOKEN_HASH 3 /* the column of token_hash among them */
 void db_read_device_identity(const PGresult *res, int row, db_device_identity *out);
 
 /* Runs an INSERT/UPDATE/DELETE: returns the rows it affected, or a
@@ -106,9 +107,10 @@ static inline void db_set_prepared(db_conn *conn, int id, int on) {
                                               : conn->prepared[id / 8] & ~bit);
 }
 
-/* Prepares stmt on conn unless it already is (after a reconnect it is
- * not). Returns 0 or a DB_*_ERROR. */
-int db_prepare(db_conn *conn, db_stmt *stmt);
+/* 1 when conn has a session that has not broken. */
+static inline int db_conn_alive(const db_conn *conn) {
+  return conn->pg != NULL && !conn->broken && PQstatus(conn->pg) == CONNECTION_OK;
+}
 
 /* Makes sure conn has a working session, (re)connecting with conninfo
  * when it has none or it broke; a failure is logged. Returns 0 or -1. */
