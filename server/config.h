@@ -40,9 +40,9 @@
     "receives a POST for every transition to failed")                                              \
   X(log_format, "CERTDEPLOY_LOG_FORMAT", "log-format", "text", STR, 0, 0, "text or json")          \
   X(http_threads, "CERTDEPLOY_HTTP_THREADS", "http-threads", "0", INT, 0, 256,                     \
-    "HTTP worker threads (0: two per CPU, at least 4)")                                            \
+    "HTTP handler threads: they run API requests (0: 8 per CPU, 8 to 32)")                         \
   X(db_pool_size, "CERTDEPLOY_DB_POOL_SIZE", "db-pool-size", "0", INT, 0, 256,                     \
-    "PostgreSQL connections per instance (0: one per HTTP thread plus two)")                       \
+    "PostgreSQL connections per instance (0: one per HTTP handler thread plus two)")               \
   X(key_pool_size, "CERTDEPLOY_KEY_POOL_SIZE", "key-pool-size", "16", INT, 0, 100000,             \
     "RSA keys for server key mode generated ahead of need, shared by instances (0: none)")        \
   X(key_pool_lookahead_hours, "CERTDEPLOY_KEY_POOL_LOOKAHEAD_HOURS", "key-pool-lookahead-hours",   \

@@ -5,6 +5,7 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "offload.h"
 #include "reply.h"
 #include "router.h"
 
@@ -25,11 +26,13 @@
 struct http_server {
   struct MHD_Daemon *daemon;
   app *app;
+  offload *handlers; /* request_offload() */
 };
 
 /* Per-connection request state, from the first callback to completion. */
 typedef struct exchange {
-  request req;
+  request req; /* first: request_offload() finds the exchange from it */
+  http_server *server;
   reply rep;
   char *body;
   size_t body_len, body_cap;
@@ -43,6 +46,41 @@ typedef struct exchange {
 
 void request_resume(request *req) {
   MHD_resume_connection((struct MHD_Connection *)req->transport);
+}
+
+/* Hands the request's database connection back to the pool. */
+static void release_db(request *req) {
+  if (req->db) {
+    db_release(req->app->db, req->db);
+    req->db = NULL;
+  }
+}
+
+/* On a handler thread: the offloaded step, then back to a connection
+ * thread to reply (on_request), unless the step deferred again. */
+static void offload_job(void *arg) {
+  exchange *x = arg;
+  request_step step = x->req.offload_step;
+  x->req.offload_step = NULL;
+  step(&x->req, &x->rep);
+  release_db(&x->req);
+  void (*start)(request *) = x->req.defer_start;
+  x->req.defer_start = NULL;
+  if (start != NULL)
+    start(&x->req); /* still held: its resume comes when start's work is done */
+  else
+    request_resume(&x->req);
+}
+
+static void offload_begin(request *req) {
+  exchange *x = (exchange *)(void *)req;
+  offload_run(x->server->handlers, offload_job, x);
+}
+
+void request_offload(request *req, request_step step) {
+  req->defer_start = offload_begin;
+  req->defer_finish = NULL;
+  req->offload_step = step;
 }
 
 const char *request_query(const request *req, const char *name) {
@@ -117,11 +155,12 @@ static void request_id(struct MHD_Connection *c, char *out, size_t len) {
     snprintf(out, len, "unknown");
 }
 
-static exchange *exchange_new(app *a, struct MHD_Connection *c, const char *url,
+static exchange *exchange_new(http_server *s, struct MHD_Connection *c, const char *url,
                               const char *method) {
   exchange *x = calloc(1, sizeof(*x));
   if (x == NULL)
     return NULL;
+  x->server = s;
   clock_gettime(CLOCK_MONOTONIC, &x->started);
   x->method = strdup(method);
   x->path = strdup(url);
@@ -133,7 +172,7 @@ static exchange *exchange_new(app *a, struct MHD_Connection *c, const char *url,
   }
   x->req.method = x->method;
   x->req.path = x->path;
-  x->req.app = a;
+  x->req.app = s->app;
   x->req.transport = c;
   x->req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
   x->req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
@@ -220,10 +259,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls) {
   (void)version;
-  app *a = cls;
   exchange *x = *con_cls;
   if (x == NULL) {
-    x = exchange_new(a, c, url, method);
+    x = exchange_new(cls, c, url, method);
     if (x == NULL)
       return MHD_NO;
     *con_cls = x;
@@ -237,7 +275,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   }
   if (x->held) { /* back from request_resume() */
     x->held = 0;
-    x->req.defer_finish(&x->req, &x->rep);
+    request_step finish = x->req.defer_finish;
+    x->req.defer_finish = NULL;
+    if (finish != NULL) /* none after request_offload(): its step replied */
+      finish(&x->req, &x->rep);
   } else if (x->too_large) {
     reply_errorf(&x->rep, ERR_PAYLOAD_TOO_LARGE, NULL,
                  "The request body is over %d bytes (1 MiB); send less.", REQUEST_BODY_LIMIT);
@@ -246,11 +287,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     x->req.body_len = x->body_len;
     router_dispatch(&x->req, &x->rep);
   }
-  /* Hand the connection back before the reply is written. */
-  if (x->req.db) {
-    db_release(a->db, x->req.db);
-    x->req.db = NULL;
-  }
+  release_db(&x->req); /* before the reply is written */
   if (x->req.defer_start != NULL) {
     /* suspended before the read starts, so its resume always comes after */
     void (*start)(request *) = x->req.defer_start;
@@ -266,7 +303,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   (void)c;
-  app *a = cls;
+  (void)cls;
   exchange *x = *con_cls;
   if (x == NULL)
     return;
@@ -288,9 +325,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   log_event(x->rep.status >= 500 ? LOG_WARN : LOG_INFO, "request", f,
             (int)(sizeof(f) / sizeof(f[0])));
   metrics_http_request(&x->req, x->rep.status);
-  if (x->req.db)
-    db_release(a->db, x->req.db);
-  x->req.db = NULL;
   request_release(&x->req);
   reply_release(&x->rep);
   if (x->body != NULL) /* request bodies carry enroll secrets and CA API tokens */
@@ -345,7 +379,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 }
 
 http_server *http_start(app *a, const char *listen, const char *cert_pem, const char *key_pem,
-                        int threads) {
+                        int connection_threads, int handler_threads) {
   char host[256];
   int port;
   struct sockaddr_storage ss;
@@ -375,17 +409,23 @@ http_server *http_start(app *a, const char *listen, const char *cert_pem, const 
   if (s == NULL)
     return NULL;
   s->app = a;
+  s->handlers = offload_start(handler_threads);
+  if (s->handlers == NULL) {
+    free(s);
+    return NULL;
+  }
   s->daemon = MHD_start_daemon(
-      flags, (uint16_t)port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+      flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
       MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_SOCK_ADDR, &ss,
-      MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
-      MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_PRIORITIES,
-      "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+      MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)connection_threads, MHD_OPTION_HTTPS_MEM_CERT,
+      cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_PRIORITIES,
+      "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT,
       (unsigned int)4096, MHD_OPTION_END);
   if (s->daemon == NULL) {
     log_fail("cannot listen on %s: the address is in use, not local, or the TLS pair is invalid",
              listen);
+    offload_free(&s->handlers);
     free(s);
     return NULL;
   }
@@ -401,7 +441,12 @@ void http_stop(http_server **sp) {
   if (sp == NULL || *sp == NULL)
     return;
   http_server *s = *sp;
+  /* the handler threads finish what they hold, which resumes it: MHD
+   * must not stop with a connection held back; requests offloaded after
+   * that run on their connection thread */
+  offload_close(s->handlers);
   MHD_stop_daemon(s->daemon);
+  offload_free(&s->handlers);
   free(s);
   *sp = NULL;
 }

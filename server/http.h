@@ -1,9 +1,12 @@
 /*
  * http.h: the HTTPS listener (the only libmicrohttpd user).
  *
- * Serves TLS 1.2+ from a thread pool; every request is read whole (bodies
- * are capped at REQUEST_BODY_LIMIT), handed to router_dispatch(), answered,
- * and logged in one line.
+ * Serves TLS 1.2+. Connection threads, a few, each read requests and
+ * write replies for many connections; every request is read whole
+ * (bodies are capped at REQUEST_BODY_LIMIT), handed to router_dispatch(),
+ * answered, and logged in one line. Handler threads (offload.h) run the
+ * handlers that may wait (request_offload()), so a connection thread
+ * never waits on PostgreSQL.
  */
 #ifndef CERTDEPLOY_HTTP_H
 #define CERTDEPLOY_HTTP_H
@@ -13,9 +16,9 @@
 typedef struct http_server http_server;
 
 /* Starts listening on host:port ("127.0.0.1:8443", "[::1]:0") with the
- * given PEM pair and thread count. Returns NULL after logging why. */
+ * given PEM pair and thread counts. Returns NULL after logging why. */
 http_server *http_start(app *a, const char *listen, const char *cert_pem, const char *key_pem,
-                        int threads);
+                        int connection_threads, int handler_threads);
 
 /* The bound port (useful with port 0). */
 int http_port(const http_server *s);

@@ -26,23 +26,32 @@
 #include <string.h>
 #include <unistd.h>
 
+/* per times the CPUs online, within lo..hi. */
+static int per_cpu(int per, int lo, int hi) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  long n = (cpus > 0 ? cpus : 1) * per;
+  return n < lo ? lo : n > hi ? hi : (int)n;
+}
+
 /* Connections of the check-ins' reads (db_async.h): one per CPU, 2 to
  * 16. Each carries batches of reads in pipeline mode, so more would only
  * split the batches. */
 static int db_reads_connections(void) {
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  return cpus < 2 ? 2 : cpus > 16 ? 16 : (int)cpus;
+  return per_cpu(1, 2, 16);
 }
 
-/* HTTP threads spend most of an API request waiting for PostgreSQL, not
- * on a CPU (check-ins do not: request_defer()): 8 per CPU, 8 to 32
- * (BENCHMARKS.md measured no count better on 2 cores). */
-static int http_thread_count(const config *cfg) {
-  if (cfg->http_threads > 0)
-    return (int)cfg->http_threads;
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  int n = cpus > 0 ? (int)cpus * 8 : 8;
-  return n < 8 ? 8 : n > 32 ? 32 : n;
+/* Connection threads (http.h) never wait on PostgreSQL: 2 per CPU, 2
+ * to 32, so that a CPU still has one to run while the other's is
+ * preempted (BENCHMARKS.md: on 2 cores, 4 served more check-ins per
+ * second than 2, and as many as 8, with fewer context switches). */
+static int http_connection_threads(void) {
+  return per_cpu(2, 2, 32);
+}
+
+/* Handler threads spend most of an API request waiting for PostgreSQL,
+ * not on a CPU: 8 per CPU, 8 to 32. */
+static int http_handler_threads(const config *cfg) {
+  return cfg->http_threads > 0 ? (int)cfg->http_threads : per_cpu(8, 8, 32);
 }
 
 /* Blocks the stop signals in every thread; main waits for them. */
@@ -78,8 +87,8 @@ static int serve(config *cfg) {
   if (tls_load(cfg, &cert, &key) != 0)
     goto out;
   ratelimit_configure((int)cfg->auth_failure_limit, 60);
-  int threads = http_thread_count(cfg);
-  int pool = cfg->db_pool_size > 0 ? (int)cfg->db_pool_size : threads + 2;
+  int handlers = http_handler_threads(cfg), connections = http_connection_threads();
+  int pool = cfg->db_pool_size > 0 ? (int)cfg->db_pool_size : handlers + 2;
   a.db = db_pool_create(cfg->database_url, pool);
   if (a.db == NULL)
     goto out;
@@ -100,7 +109,7 @@ static int serve(config *cfg) {
     goto out;
   if (webhook_start(&a, &hook) != 0)
     goto out;
-  http = http_start(&a, cfg->listen, cert, key, threads);
+  http = http_start(&a, cfg->listen, cert, key, connections, handlers);
   if (http == NULL)
     goto out;
   char host[256];
@@ -111,9 +120,9 @@ static int serve(config *cfg) {
          strchr(host, ':') ? "]" : "", bound);
   fflush(stdout);
   log_msg(LOG_INFO,
-          "serving on port %d with %d HTTP threads and %d database connections (+%d for "
-          "check-ins)",
-          bound, threads, pool, reads);
+          "serving on port %d with %d connection and %d handler threads and %d database "
+          "connections (+%d for check-ins)",
+          bound, connections, handlers, pool, reads);
 
   int sig = 0;
   sigwait(&stop, &sig);

@@ -21,7 +21,7 @@ struct db_conn;
 
 typedef struct request request;
 typedef struct reply reply;
-/* A handler, or the second half of one (request_defer). */
+/* A handler, or a later part of one (request_defer, request_offload). */
 typedef void (*request_step)(request *req, reply *rep);
 
 struct request {
@@ -41,8 +41,9 @@ struct request {
   struct db_conn *db;          /* acquired on first request_db(), released after the reply */
   struct app *app;             /* server-wide state */
   void *transport;             /* opaque, for request_query() */
-  void (*defer_start)(request *req); /* set by request_defer() */
+  void (*defer_start)(request *req); /* set by request_defer(), request_offload() */
   request_step defer_finish;
+  request_step offload_step;   /* request_offload(): run on a handler thread */
   void *deferred;              /* the handler's state while held back */
   void (*deferred_free)(void *state);
 };
@@ -72,13 +73,22 @@ struct db_conn *request_db(request *req, reply *rep);
  * waiting, and calls start(req), which starts the read with state (the
  * handler's, freed with free_state when the request ends); the read's
  * callback calls request_resume(req), from any thread, and finish(req,
- * rep) then completes the reply on an HTTP thread. */
+ * rep) then completes the reply on a connection thread (http.h), so it
+ * must not wait either: what would, it hands over with request_offload(). */
 void request_defer(request *req, void *state, void (*free_state)(void *state),
                    void (*start)(request *req), request_step finish);
 
-/* Hands a held-back request to an HTTP thread for its finish step.
- * Implemented by http.c. */
+/* Hands a held-back request back to a connection thread for its finish
+ * step. Implemented by http.c. */
 void request_resume(request *req);
+
+/* For work that may wait (on PostgreSQL, the CA, the disk), which must
+ * not run on a connection thread (http.h): when the caller returns, the
+ * transport holds the request back and a handler thread (offload.h) runs
+ * step(req, rep), which replies, or defers again. The route table says
+ * which handlers may start on a connection thread (router.h); the router
+ * hands every other one over this way. Implemented by http.c. */
+void request_offload(request *req, request_step step);
 
 /* Releases what a request holds (database connection, params, deferred
  * state). */

@@ -80,14 +80,9 @@ static void method_not_allowed(request *req, reply *rep) {
   rep->allow = strdup(allow);
 }
 
-void router_dispatch(request *req, reply *rep) {
-  const route *found = NULL;
-  for (int i = 0; i < route_count && found == NULL; i++) {
-    if (strcmp(routes[i].method, req->method) != 0)
-      continue;
-    if (router_match(routes[i].pattern, req->path, req->params, &req->nparams))
-      found = &routes[i];
-  }
+/* The route's own work: authentication, content type, handler, audit. */
+static void route_run(request *req, reply *rep) {
+  const route *found = req->route;
   if (found == NULL && strcmp(req->method, "GET") == 0 && strncmp(req->path, "/api/", 5) != 0 &&
       strncmp(req->path, "/device/", 8) != 0) {
     static_file(req, rep);
@@ -97,7 +92,6 @@ void router_dispatch(request *req, reply *rep) {
     method_not_allowed(req, rep);
     return;
   }
-  req->route = found;
   switch (found->auth) {
   case ROUTE_PUBLIC:
     break;
@@ -131,4 +125,19 @@ void router_dispatch(request *req, reply *rep) {
     reply_error(rep, ERR_INTERNAL, NULL, NULL);
   if (found->auth == ROUTE_API_WRITE && rep->status >= 200 && rep->status <= 299)
     audit_record(req, rep);
+}
+
+void router_dispatch(request *req, reply *rep) {
+  const route *found = NULL;
+  for (int i = 0; i < route_count && found == NULL; i++) {
+    if (strcmp(routes[i].method, req->method) != 0)
+      continue;
+    if (router_match(routes[i].pattern, req->path, req->params, &req->nparams))
+      found = &routes[i];
+  }
+  req->route = found;
+  if (found != NULL && found->thread == ROUTE_NEVER_WAITS)
+    route_run(req, rep);
+  else
+    request_offload(req, route_run);
 }

@@ -19,6 +19,13 @@ typedef enum route_auth {
                         (auth_device_accept): the check-in's one round trip */
 } route_auth;
 
+/* The thread a route's authentication and handler run on (offload.h). */
+typedef enum route_thread {
+  ROUTE_WAITS,       /* a handler thread: it may wait on PostgreSQL, the CA or the disk */
+  ROUTE_NEVER_WAITS, /* the connection thread: it only computes, or defers its waiting
+                        (request_defer, request_offload) */
+} route_thread;
+
 typedef void (*route_handler)(request *req, reply *rep);
 
 typedef struct route {
@@ -26,6 +33,7 @@ typedef struct route {
   const char *pattern;
   route_auth auth;
   route_handler handler;
+  route_thread thread;
 } route;
 
 /* The route table and its length (routes.c). */
@@ -33,7 +41,9 @@ extern const route routes[];
 extern const int route_count;
 
 /* Finds the route, authenticates, checks the content type, and calls the
- * handler. Sets 404/405/401/403/415 itself when it does not get that far. */
+ * handler, on the connection thread or a handler thread as the route says
+ * (unknown routes and static files: a handler thread). Sets
+ * 404/405/401/403/415 itself when it does not get that far. */
 void router_dispatch(request *req, reply *rep);
 
 /* Matches path against pattern; on success stores captured parameters

@@ -84,25 +84,33 @@ out:
   json_decref(body);
 }
 
-/* The device reports a certificate: it confirms delivery when it is the
- * one issued for this generation. Failed deployments only get a history
- * row: an inventory report never revives them. */
-static int apply_inventory(request *req, reply *rep, db_deployment *d, const char *sha) {
+/* The device reports d's certificate as sha: 1 when the report is
+ * recorded (the decision in *r), 0 when there is nothing to decide (an
+ * older or foreign certificate, or one already confirmed). */
+static int inventory_decide(const db_deployment *d, const char *sha, state_result *r) {
   state_input in = {.from = d->status,
                     .event = EVENT_INVENTORY_MATCH,
                     .issued = d->issued_for_generation,
                     .sha_matches = d->issued_for_generation && strcmp(sha, d->issued.sha256) == 0};
   if (!in.sha_matches)
-    return 0; /* an older or foreign certificate: nothing to decide */
-  state_result r = state_decide(&in);
+    return 0;
+  *r = state_decide(&in);
+  return r->outcome == OUTCOME_IGNORED || r->outcome == OUTCOME_APPLY;
+}
+
+/* The device reports a certificate: it confirms delivery when it is the
+ * one issued for this generation. Failed deployments only get a history
+ * row: an inventory report never revives them. */
+static int apply_inventory(request *req, reply *rep, db_deployment *d, const char *sha) {
+  state_result r;
+  if (!inventory_decide(d, sha, &r))
+    return 0;
   db_change ch = {.from = d->status,
                   .generation = d->generation,
                   .to = r.to,
                   .event = EVENT_INVENTORY_MATCH,
                   .actor = req->who.actor,
                   .detail = r.reason};
-  if (r.outcome != OUTCOME_IGNORED && r.outcome != OUTCOME_APPLY)
-    return 0;
   db_conn *c = request_db(req, rep);
   if (c == NULL)
     return DB_SOFT_ERROR;
@@ -129,24 +137,32 @@ static char *expand_common_name(const request *req, const db_deployment *d) {
   return out;
 }
 
+/* 1 when the check-in delivers d's certificate (the decision in *r):
+ * one is issued for its generation and it is pending or verifying. */
+static int delivery_decide(const db_deployment *d, state_result *r) {
+  if (d->status == STATUS_PENDING && !d->issued_for_generation)
+    return 0;
+  state_input in = {
+      .from = d->status, .event = EVENT_DELIVERED, .issued = d->issued_for_generation};
+  *r = state_decide(&in);
+  return r->outcome == OUTCOME_APPLY; /* not when verified or failed */
+}
+
 /* One deployment's action at a check-in: "none", "submit_csr", or
  * "install" with the delivery's fields in *install (which the caller
  * frees, on error too); delivery moves pending (issued) and verifying to
  * verifying. Returns 0 or a DB_*_ERROR. */
 static int checkin_action(request *req, reply *rep, db_deployment *d, const char **action,
                           json_t **install) {
+  state_result r;
   *action = "none";
   *install = NULL;
-  if (d->status == STATUS_PENDING && !d->issued_for_generation) {
-    if (strcmp(d->key_mode, "device") == 0 && !d->csr_for_generation)
+  if (!delivery_decide(d, &r)) {
+    if (d->status == STATUS_PENDING && !d->issued_for_generation &&
+        strcmp(d->key_mode, "device") == 0 && !d->csr_for_generation)
       *action = "submit_csr";
     return 0;
   }
-  state_input in = {
-      .from = d->status, .event = EVENT_DELIVERED, .issued = d->issued_for_generation};
-  state_result r = state_decide(&in);
-  if (r.outcome != OUTCOME_APPLY)
-    return 0; /* verified, failed: nothing to deliver */
   db_change ch = {.from = d->status,
                   .generation = d->generation,
                   .to = r.to,
@@ -194,9 +210,17 @@ static int checkin_entry(request *req, reply *rep, db_deployment *d, json_writer
   return rc;
 }
 
+/* A check-in while held back: its read, then the device's inventory. */
+typedef struct checkin {
+  db_checkin read;
+  inventory inv;
+} checkin;
+
 static void checkin_free(void *state) {
-  db_checkin_release(state);
-  free(state);
+  checkin *ck = state;
+  db_checkin_release(&ck->read);
+  inventory_release(&ck->inv);
+  free(ck);
 }
 
 static void checkin_read_back(void *req) {
@@ -204,26 +228,39 @@ static void checkin_read_back(void *req) {
 }
 
 static void checkin_start(request *req) {
-  db_device_checkin_read(req->app->reads, req->token_hash, req->deferred, checkin_read_back, req);
+  checkin *ck = req->deferred;
+  db_device_checkin_read(req->app->reads, req->token_hash, &ck->read, checkin_read_back, req);
 }
 
-/* The check-in, once its read is back: authentication, inventory, actions. */
-static void checkin_finish(request *req, reply *rep) {
+/* Whether answering writes: an inventory report to record or a
+ * certificate to deliver. Most check-ins change nothing. */
+static int checkin_writes(const checkin *ck) {
+  state_result r;
+  for (int k = 0; k < ck->read.count; k++) {
+    const db_deployment *d = &ck->read.rows[k];
+    if (delivery_decide(d, &r))
+      return 1;
+    for (size_t i = 0; i < ck->inv.count; i++)
+      if (strcmp(ck->inv.items[i].profile_id, d->profile_id) == 0 &&
+          inventory_decide(d, ck->inv.items[i].sha256, &r))
+        return 1;
+  }
+  return 0;
+}
+
+/* The inventory's reports recorded, the actions and the answer. */
+static void checkin_answer(request *req, reply *rep) {
   json_writer w = {NULL, 0, 0, 1};
-  inventory inv = {NULL, 0};
-  db_checkin *ck = req->deferred;
+  checkin *ck = req->deferred;
   int rc;
-  if (auth_device_accept(req, rep, req->token_hash, ck->found, &ck->dev) != 0 ||
-      checkin_inventory_read(req, rep, &inv) != 0)
-    goto out;
   json_writer_init(&w);
   json_write_raw(&w, "{\"profiles\":[", 13);
-  for (int k = 0; k < ck->count; k++) {
-    db_deployment *d = &ck->rows[k];
-    for (size_t i = 0; i < inv.count; i++) {
-      if (strcmp(inv.items[i].profile_id, d->profile_id) != 0)
+  for (int k = 0; k < ck->read.count; k++) {
+    db_deployment *d = &ck->read.rows[k];
+    for (size_t i = 0; i < ck->inv.count; i++) {
+      if (strcmp(ck->inv.items[i].profile_id, d->profile_id) != 0)
         continue;
-      if ((rc = apply_inventory(req, rep, d, inv.items[i].sha256)) < 0) {
+      if ((rc = apply_inventory(req, rep, d, ck->inv.items[i].sha256)) < 0) {
         reply_db_error(rep, rc);
         goto out;
       }
@@ -239,14 +276,28 @@ static void checkin_finish(request *req, reply *rep) {
   reply_json_written(rep, 200, &w);
 out:
   json_writer_discard(&w);
-  inventory_release(&inv);
+}
+
+/* The check-in, once its read is back, on the connection thread:
+ * authentication and the inventory, then the answer, on a handler thread
+ * when it writes (request_offload), or here. */
+static void checkin_finish(request *req, reply *rep) {
+  checkin *ck = req->deferred;
+  if (auth_device_accept(req, rep, req->token_hash, ck->read.found, &ck->read.dev) != 0 ||
+      checkin_inventory_read(req, rep, &ck->inv) != 0)
+    return;
+  if (checkin_writes(ck))
+    request_offload(req, checkin_answer);
+  else
+    checkin_answer(req, rep);
 }
 
 /* POST /device/v1/checkin {"installed":[{"profile_id","sha256"}]}: one
  * round trip finds the token's device (authentication) and its
- * deployments; no HTTP thread waits for it. */
+ * deployments; no HTTP thread waits for it, and only a check-in that
+ * writes waits on PostgreSQL again, on a handler thread. */
 void device_checkin(request *req, reply *rep) {
-  db_checkin *ck = calloc(1, sizeof(*ck));
+  checkin *ck = calloc(1, sizeof(*ck));
   if (ck == NULL) {
     reply_error(rep, ERR_INTERNAL, NULL, NULL);
     return;
