@@ -27,9 +27,7 @@ void db_read_device_identity(const PGresult *res, int row, db_device_identity *o
   db_get_text(res, row, 1, out->serial, sizeof(out->serial));
   db_get_text(res, row, 2, out->name, sizeof(out->name));
   db_get_text(res, row, DB_DEVICE_IDENTITY_TOKEN_HASH, out->token_hash, sizeof(out->token_hash));
-  /* 4: seconds since the stored contact time (NULL: none) */
-  out->contact_due = PQgetisnull(res, row, 4) ||
-                     strtod(PQgetvalue(res, row, 4), NULL) > DB_CONTACT_RESOLUTION_SECONDS;
+  out->contact_due = PQgetvalue(res, row, 4)[0] == 't';
 }
 
 int db_device_authenticate(db_conn *c, const char *token_hash, db_device_identity *out) {
