@@ -110,13 +110,31 @@ static void put_text_value(line *l, const char *s) {
   puts_(l, "\"");
 }
 
+/* Now as 2026-01-02T03:04:05.678Z. The part up to the seconds is
+ * formatted once a second per thread: a busy server logs thousands of
+ * lines a second, and strftime() with its time zone lookup was a tenth of
+ * each line's cost. */
 static void timestamp(char out[32]) {
+  static __thread time_t second = -1;
+  static __thread char head[24];
+  static __thread size_t head_len;
   struct timespec ts;
-  struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+  if (ts.tv_sec != second) {
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    head_len = strftime(head, sizeof(head), "%Y-%m-%dT%H:%M:%S", &tm);
+    second = ts.tv_sec;
+  }
+  long ms = ts.tv_nsec / 1000000;
+  memcpy(out, head, head_len);
+  char *o = out + head_len;
+  *o++ = '.';
+  *o++ = (char)('0' + ms / 100);
+  *o++ = (char)('0' + ms / 10 % 10);
+  *o++ = (char)('0' + ms % 10);
+  *o++ = 'Z';
+  *o = '\0';
 }
 
 void log_event(log_level level, const char *msg, const log_field *fields, int nfields) {
