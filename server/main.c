@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* per times the CPUs online, within lo..hi. */
+/* `per` for each CPU online, within lo..hi. */
 static int per_cpu(int per, int lo, int hi) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   long n = (cpus > 0 ? cpus : 1) * per;
@@ -41,9 +41,9 @@ static int db_reads_connections(void) {
 }
 
 /* Connection threads (http.h) never wait on PostgreSQL: 2 per CPU, 2
- * to 32, so that a CPU still has one to run while the other's is
- * preempted (BENCHMARKS.md: on 2 cores, 4 served more check-ins per
- * second than 2, and as many as 8, with fewer context switches). */
+ * to 32, so that a CPU still has one to run while another is preempted
+ * (BENCHMARKS.md: on 2 cores, 2 to 16 of them served as many check-ins
+ * within the noise; 4 had the fewest context switches). */
 static int http_connection_threads(void) {
   return per_cpu(2, 2, 32);
 }

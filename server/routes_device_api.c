@@ -85,8 +85,8 @@ out:
 }
 
 /* The device reports d's certificate as sha: 1 when the report is
- * recorded (the decision in *r), 0 when there is nothing to decide (an
- * older or foreign certificate, or one already confirmed). */
+ * recorded (the decision in *r), 0 when there is nothing to record (an
+ * older or foreign certificate, or a state the report does not change). */
 static int inventory_decide(const db_deployment *d, const char *sha, state_result *r) {
   state_input in = {.from = d->status,
                     .event = EVENT_INVENTORY_MATCH,
