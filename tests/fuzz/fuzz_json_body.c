@@ -207,7 +207,7 @@ static void check_uuid(const char *s) {
   memset(&req, 0, sizeof req);
   memset(&rep, 0, sizeof rep);
   /* field names the placeholder of the route pattern */
-  static const route r = {"GET", "/api/v1/devices/{device_id}", ROUTE_API_READ, NULL};
+  static const route r = {"GET", "/api/v1/devices/{device_id}", ROUTE_API_READ, NULL, ROUTE_WAITS};
   req.route = &r;
   req.params[0] = (char *)s;
   req.nparams = 1;
