@@ -1,25 +1,29 @@
 // bench/status.mjs: median latency of GET /api/v1/status over one
-// keep-alive HTTPS connection, measured by the client (not the server log).
+// keep-alive HTTPS connection per server, measured by the client (not the
+// server log).
 //
-//   node bench/status.mjs URL TOKEN CA_PEM_FILE [REQUESTS=200] [WARMUP=20]
+//   node bench/status.mjs URL TOKEN CA_PEM_FILE [REQUESTS=200] [WARMUP=20] [URL2 TOKEN2 CA_PEM_FILE2]
 //
-// Prints "median_ms N p90_ms N total N" (total: the deployments the reply counted).
+// Prints "median_ms N p90_ms N total N" (total: the deployments the reply
+// counted). With a second server, requests alternate between the two (one
+// to each, in turn), so a machine whose speed drifts times both alike, and
+// it prints a second line for the second server.
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 
-const [url, token, caFile, nArg, warmArg] = process.argv.slice(2);
-if (!url || !token || !caFile) {
-  console.error('usage: node bench/status.mjs URL TOKEN CA_PEM_FILE [REQUESTS] [WARMUP]');
+const [url, token, caFile, nArg, warmArg, url2, token2, caFile2] = process.argv.slice(2);
+if (!url || !token || !caFile || (url2 && (!token2 || !caFile2))) {
+  console.error('usage: node bench/status.mjs URL TOKEN CA_PEM_FILE [REQUESTS] [WARMUP] [URL2 TOKEN2 CA_PEM_FILE2]');
   process.exit(2);
 }
 const n = Math.min(Number(nArg || 200), 10000);
 const warmup = Math.min(Number(warmArg || 20), 1000);
-const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(caFile) });
-const target = new URL('/api/v1/status', url);
 
-function get() {
-  return new Promise((resolve, reject) => {
-    const req = https.get(target, { agent, headers: { Authorization: `Bearer ${token}` }, timeout: 10000 }, (res) => {
+function server(base, bearer, ca) {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(ca) });
+  const target = new URL('/api/v1/status', base);
+  const get = () => new Promise((resolve, reject) => {
+    const req = https.get(target, { agent, headers: { Authorization: `Bearer ${bearer}` }, timeout: 10000 }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -30,17 +34,22 @@ function get() {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
+  return { agent, get, times: [], body: undefined };
 }
 
-let body;
-for (let i = 0; i < warmup; i++) body = await get();
-const times = [];
+const servers = [server(url, token, caFile)];
+if (url2) servers.push(server(url2, token2, caFile2));
+for (let i = 0; i < warmup; i++) for (const s of servers) s.body = await s.get();
 for (let i = 0; i < n; i++) {
-  const t0 = process.hrtime.bigint();
-  body = await get();
-  times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  for (const s of servers) {
+    const t0 = process.hrtime.bigint();
+    s.body = await s.get();
+    s.times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
 }
-times.sort((a, b) => a - b);
-const median = n % 2 ? times[(n - 1) / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
-console.log(`median_ms ${median.toFixed(3)} p90_ms ${times[Math.floor(n * 0.9)].toFixed(3)} total ${body.total}`);
-agent.destroy();
+for (const s of servers) {
+  const times = s.times.sort((a, b) => a - b);
+  const median = n % 2 ? times[(n - 1) / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+  console.log(`median_ms ${median.toFixed(3)} p90_ms ${times[Math.floor(n * 0.9)].toFixed(3)} total ${s.body.total}`);
+  s.agent.destroy();
+}
