@@ -144,13 +144,22 @@ void db_release(db_pool *p, db_conn *c) {
   pthread_mutex_unlock(&p->mu);
 }
 
+/* A pooled session the database dropped (it restarted) fails its first
+ * use, which says nothing about the database now: such a failure tries
+ * again, on another session or a new one, so /readyz does not flap back to
+ * 503 after the database is up. */
 int db_ping(db_pool *p) {
-  db_conn *c = db_acquire(p);
-  if (c == NULL)
-    return -1;
-  int rc = db_exec_simple(c, "SELECT 1");
-  db_release(p, c);
-  return rc == 0 ? 0 : -1;
+  for (int tries = 0; tries <= p->size; tries++) {
+    db_conn *c = db_acquire(p);
+    if (c == NULL)
+      return -1; /* no session to be had: the database is unreachable */
+    int rc = db_exec_simple(c, "SELECT 1");
+    int dropped = rc != 0 && c->broken;
+    db_release(p, c);
+    if (!dropped)
+      return rc == 0 ? 0 : -1;
+  }
+  return -1;
 }
 
 const char *db_last_sqlstate(const db_conn *c) {
