@@ -3,7 +3,6 @@
 
 #include "db_internal.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* Read-only: the contact time is written later, in batches (db_device_touch). */
