@@ -4,15 +4,12 @@
 
 #include "log.h"
 #include "router.h"
+#include "version.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
-
-#ifndef CERTDEPLOY_VERSION
-#define CERTDEPLOY_VERSION "0.1.0" /* override with -DCERTDEPLOY_VERSION=... */
-#endif
 
 /* Route table entries with their own series; routes.c has ~35. A longer
  * table still works: the excess counts as "unmatched" (metrics_init warns). */
