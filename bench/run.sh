@@ -48,7 +48,7 @@ WRK_THREADS=2
 PAIRS=${BENCH_PAIRS:-$([ -n "$QUICK" ] && echo 1 || echo 3)}
 
 for tool in wrk pgbench psql curl node python3; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps installs it)" >&2; exit 1; }
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/install-deps.sh bench, run by make bench, installs it)" >&2; exit 1; }
 done
 for bin in certdeployd certdeploy-mockca; do
   [ -x "$BUILD/$bin" ] || { echo "bench: $BUILD/$bin is missing: run make" >&2; exit 1; }

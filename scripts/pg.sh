@@ -10,7 +10,25 @@
 # `postgres` system user; as anyone else, as that user.
 set -euo pipefail
 
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+# The server binaries: PGBIN, else the newest Debian-installed version
+# (/usr/lib/postgresql/<major>/bin), else initdb on PATH.
+find_pgbin() {
+  local d best="" v bestv=0
+  for d in /usr/lib/postgresql/*/bin; do
+    [ -x "$d/initdb" ] || continue
+    v=$(basename "$(dirname "$d")")
+    v=${v%%.*}
+    [[ $v =~ ^[0-9]+$ ]] || continue
+    if [ "$v" -gt "$bestv" ]; then bestv=$v; best=$d; fi
+  done
+  if [ -z "$best" ] && command -v initdb >/dev/null 2>&1; then best=$(dirname "$(command -v initdb)"); fi
+  echo "$best"
+}
+PGBIN=${PGBIN:-$(find_pgbin)}
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
+  echo "pg.sh: no PostgreSQL server binaries (initdb, pg_ctl) found${PGBIN:+ in $PGBIN}; install the 'postgresql' package (make deps) or set PGBIN to their directory" >&2
+  exit 1
+fi
 cmd=${1:?usage: pg.sh start|stop|conninfo DIR [DBNAME]}
 dir=${2:?usage: pg.sh start|stop|conninfo DIR [DBNAME]}
 db=${3:-certdeploy}
@@ -42,7 +60,7 @@ conninfo() {
 case "$cmd" in
 start)
   if [ "$(id -u)" -eq 0 ]; then
-    id postgres >/dev/null 2>&1 || { echo "pg.sh: no 'postgres' user; install postgresql-15" >&2; exit 1; }
+    id postgres >/dev/null 2>&1 || { echo "pg.sh: no 'postgres' system user to run PostgreSQL as (root may not); install the 'postgresql' package (make deps)" >&2; exit 1; }
     chown postgres "$dir"
     # postgres must be able to reach DIR through its parents.
     p=$dir

@@ -25,9 +25,9 @@ want_san=0
 for l in "${layers[@]}"; do case "$l" in *-san) want_san=1 ;; esac; done
 
 echo "== build" >&2
-make -s -j"$JOBS" all tests >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+make -s -j"$JOBS" DEVELOPER=1 all tests >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 if [ $want_san -eq 1 ]; then
-  make -s -j"$JOBS" SANITIZE=1 all tests >/dev/null || { echo "sanitizer build failed"; echo "0 passed, 1 failed"; exit 1; }
+  make -s -j"$JOBS" DEVELOPER=1 SANITIZE=1 all tests >/dev/null || { echo "sanitizer build failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
 WORK=$(mktemp -d /tmp/certdeploy-test.XXXXXX)

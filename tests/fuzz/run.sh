@@ -47,10 +47,10 @@ die() {
 }
 
 have_clang() {
-  command -v clang >/dev/null || die "clang is missing (scripts/install-deps.sh installs it)"
+  command -v clang >/dev/null || die "clang is missing (scripts/install-deps.sh test installs it)"
   echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }' |
     clang -x c -fsanitize=fuzzer - -o "$OUT/.probe" 2>/dev/null ||
-    die "clang cannot link -fsanitize=fuzzer (install libclang-rt-14-dev)"
+    die "clang cannot link -fsanitize=fuzzer (install libclang-rt-dev: scripts/install-deps.sh test)"
   rm -f "$OUT/.probe"
 }
 
