@@ -22,10 +22,12 @@ export function setUnauthorizedHandler(fn) {
 
 /**
  * One request. body (optional) is sent as JSON. token overrides the
- * session's (used by sign-in before the session exists). Resolves to the
- * parsed reply (null for 204); rejects with ApiError.
+ * session's (used by sign-in before the session exists). signal (an
+ * AbortSignal, e.g. the view's) cancels the request. Resolves to the
+ * parsed reply (null for 204); rejects with ApiError, or with the signal's
+ * reason once it aborted.
  */
-export async function api(method, path, { body, token } = {}) {
+export async function api(method, path, { body, token, signal } = {}) {
   const headers = { Accept: 'application/json' };
   const bearer = token ?? sessionToken();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
@@ -36,8 +38,9 @@ export async function api(method, path, { body, token } = {}) {
   }
   let res;
   try {
-    res = await fetch(path, { method, headers, body: payload, cache: 'no-store', credentials: 'omit' });
-  } catch {
+    res = await fetch(path, { method, headers, body: payload, cache: 'no-store', credentials: 'omit', signal });
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason ?? err;
     throw new ApiError(0, 'network', 'The server cannot be reached. Check the connection and try again.');
   }
   const text = await res.text();

@@ -1,7 +1,7 @@
 // Entry point: sign-in, role detection, navigation and the route table.
 import { api, ApiError, setUnauthorizedHandler } from './api.js';
 import { isAdmin, sessionEnd, sessionRole, sessionStart, sessionToken } from './session.js';
-import { dispatch, route, setNotFound, currentLocation } from './router.js';
+import { dispatch, leave, route, setNotFound, currentLocation } from './router.js';
 import { buildForm } from './forms.js';
 import { h, clearFlash, flash } from './ui.js';
 import { overviewView } from './views/overview.js';
@@ -52,6 +52,9 @@ function markCurrentNav() {
 }
 
 function signInView(message) {
+  // The page shown until now (its refresh would run on without a token,
+  // get a 401 and reset this form) ends here.
+  leave();
   showChrome(false);
   const root = main();
   root.replaceChildren();
@@ -102,7 +105,10 @@ window.addEventListener('hashchange', async () => {
   if (!sessionToken()) return;
   clearFlash();
   markCurrentNav();
-  await dispatch(main());
+  const shown = await dispatch(main());
+  // Not shown: the user went on to another page while this one loaded;
+  // that page's own dispatch moves the focus.
+  if (!shown) return;
   // Move focus to the new page (its title, or main while it loads) so
   // keyboard and screen reader users start there.
   const title = main().querySelector('h1');
