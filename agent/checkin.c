@@ -39,10 +39,43 @@ static checkin_status refused(long status, const json_t *reply, char **err) {
   return st;
 }
 
+void checkin_summary_release(checkin_summary *s) {
+  if (s == NULL)
+    return;
+  for (size_t i = 0; i < s->count; i++) {
+    checkin_profile *p = &s->profiles[i];
+    free(p->profile_id);
+    free(p->action);
+    free(p->status);
+    free(p->detail);
+  }
+  free(s->profiles);
+  s->profiles = NULL;
+  s->count = 0;
+}
+
+/* Copies what entry, the index-th of the reply, says into *p, with r, how
+ * this agent's action for it went. -1 when out of memory. */
+static int summarize_entry(checkin_profile *p, size_t index, const json_t *entry, action_result r) {
+  const char *id = json_string_value(json_object_get(entry, "profile_id"));
+  const char *action = json_string_value(json_object_get(entry, "action"));
+  const char *status = json_string_value(json_object_get(entry, "status"));
+  const char *detail = json_string_value(json_object_get(entry, "detail"));
+  p->profile_id = id != NULL ? strdup(id) : agent_format("profiles[%zu]", index);
+  p->action = strdup(action != NULL ? action : "");
+  p->status = status != NULL ? strdup(status) : NULL;
+  p->detail = strdup(detail != NULL ? detail : "");
+  p->agent_failed = r == ACTION_FAILED;
+  if (p->profile_id == NULL || p->action == NULL || (status != NULL && p->status == NULL) ||
+      p->detail == NULL)
+    return -1;
+  return 0;
+}
+
 /* Handles one entry of the reply's "profiles" array and counts the
- * outcome. Returns 1 when it changed something, else 0. */
-static int handle_entry(action_context *ctx, size_t index, const json_t *entry,
-                        run_counts *counts) {
+ * outcome. */
+static action_result handle_entry(action_context *ctx, size_t index, const json_t *entry,
+                                  run_counts *counts) {
   const char *id = json_string_value(json_object_get(entry, "profile_id"));
   const char *action = json_string_value(json_object_get(entry, "action"));
   json_t *gen = json_object_get(entry, "generation");
@@ -72,17 +105,20 @@ static int handle_entry(action_context *ctx, size_t index, const json_t *entry,
             action);
   }
   counts->failed += r == ACTION_FAILED;
-  return r == ACTION_CHANGED;
+  return r;
 }
 
 /* One check-in and its actions. *changed is set when an action changed
- * something the server should hear about at once. */
-static checkin_status one_round(action_context *ctx, run_counts *counts, int *changed, char **err) {
+ * something the server should hear about at once. When summary is not
+ * NULL and the round succeeds, it is replaced by this reply's. */
+static checkin_status one_round(action_context *ctx, run_counts *counts, int *changed,
+                                checkin_summary *summary, char **err) {
   checkin_status st = CHECKIN_TRANSIENT;
   json_t *inventory = NULL;
   json_t *body = NULL;
   json_t *reply = NULL;
   long status = 0;
+  checkin_summary sum = {0};
 
   *changed = 0;
   if (agent_inventory_build(ctx->opts->state_dir, &inventory, err) != 0)
@@ -107,16 +143,33 @@ static checkin_status one_round(action_context *ctx, run_counts *counts, int *ch
     goto out;
   }
   counts->profiles = json_array_size(profiles);
+  if (summary != NULL && counts->profiles > 0 &&
+      (sum.profiles = calloc(counts->profiles, sizeof(*sum.profiles))) == NULL) {
+    agent_fail(err, "out of memory");
+    goto out;
+  }
   for (size_t i = 0; i < json_array_size(profiles); i++) {
     if (cancelled(ctx->opts)) {
       agent_fail(err, "interrupted");
       goto out;
     }
-    if (handle_entry(ctx, i, json_array_get(profiles, i), counts))
+    const json_t *entry = json_array_get(profiles, i);
+    action_result r = handle_entry(ctx, i, entry, counts);
+    if (r == ACTION_CHANGED)
       *changed = 1;
+    if (summary != NULL && summarize_entry(&sum.profiles[sum.count++], i, entry, r) != 0) {
+      agent_fail(err, "out of memory");
+      goto out;
+    }
+  }
+  if (summary != NULL) {
+    checkin_summary_release(summary);
+    *summary = sum;
+    sum = (checkin_summary){0};
   }
   st = CHECKIN_OK;
 out:
+  checkin_summary_release(&sum);
   json_decref(inventory);
   json_decref(body);
   json_decref(reply);
@@ -124,11 +177,12 @@ out:
 }
 
 checkin_status checkin_run(http_client *http, const agent_device *dev, const checkin_options *opts,
-                           char **err) {
+                           checkin_summary *summary, char **err) {
   checkin_status st = CHECKIN_OK;
   run_counts counts = {0};
   action_context ctx = {.http = http, .dev = dev, .opts = opts, .submitted = json_object()};
 
+  checkin_summary_release(summary);
   if (ctx.submitted == NULL) {
     agent_fail(err, "out of memory");
     st = CHECKIN_TRANSIENT;
@@ -136,14 +190,18 @@ checkin_status checkin_run(http_client *http, const agent_device *dev, const che
   }
   for (int round = 1; round <= MAX_ROUNDS; round++) {
     int changed = 0;
-    st = one_round(&ctx, &counts, &changed, err);
+    st = one_round(&ctx, &counts, &changed, summary, err);
     if (st != CHECKIN_OK || !changed || cancelled(opts))
       break;
   }
-  if (st != CHECKIN_OK)
+  if (st != CHECKIN_OK) {
+    checkin_summary_release(summary);
     goto out;
-  printf("checked in: %zu profile%s, %d installed, %d csr submitted, %d failed\n", counts.profiles,
-         counts.profiles == 1 ? "" : "s", counts.installed, counts.csrs, counts.failed);
+  }
+  if (!opts->quiet || counts.installed > 0 || counts.csrs > 0 || counts.failed > 0)
+    printf("checked in: %zu profile%s, %d installed, %d csr submitted, %d failed\n",
+           counts.profiles, counts.profiles == 1 ? "" : "s", counts.installed, counts.csrs,
+           counts.failed);
   if (counts.failed > 0)
     st = CHECKIN_PROFILE_FAILED;
 out:

@@ -1,6 +1,6 @@
 /*
  * main.c: certdeploy-agent's command line: flags, the enroll and checkin
- * commands, and the --loop driver.
+ * commands, and the --loop driver (--wait is checkin_wait.c).
  */
 #include <getopt.h>
 #include <errno.h>
@@ -12,14 +12,18 @@
 #include "agent_error.h"
 #include "agent_state.h"
 #include "checkin.h"
+#include "checkin_wait.h"
 #include "crypto.h"
 #include "enroll.h"
 #include "http_client.h"
 #include "json_wipe.h"
 #include "stop_signal.h"
+#include "version.h"
 
 #define EXIT_USAGE 2
-#define PARSED_HELP (-1) /* parse_args printed --help */
+#define PARSED_HELP (-1)    /* parse_args printed --help */
+#define PARSED_VERSION (-2) /* parse_args printed --version */
+#define MAX_WAIT_SECONDS 86400L
 
 static const char usage[] =
     "usage: certdeploy-agent --server URL --state-dir DIR [--ca-file PEM | --insecure]\n"
@@ -34,11 +38,19 @@ static const char usage[] =
     "      register this device; stores DIR/device.json (mode 0600).\n"
     "      The secret may come from CERTDEPLOY_ENROLL_SECRET instead.\n"
     "      --name defaults to the host name.\n"
-    "  checkin [--loop SECONDS] [--fail-install PROFILE_ID] [--key-type ec|rsa]\n"
+    "  checkin [--loop SECONDS] [--wait SECONDS] [--fail-install PROFILE_ID]\n"
+    "          [--key-type ec|rsa]\n"
     "      report the inventory, act on what the server answers, and check in\n"
     "      again at once (up to 3 rounds) while that changed something.\n"
     "      --loop SECONDS   repeat every SECONDS until SIGINT/SIGTERM (exit 0);\n"
     "                       failures are logged and retried at the next round\n"
+    "      --wait SECONDS   check in again (pausing up to 1 s) until every profile\n"
+    "                       assigned to this device is installed (verified by the\n"
+    "                       server) or failed, for at most SECONDS (1 to 86400;\n"
+    "                       not with --loop). Exit 0 when all are installed (or\n"
+    "                       none is assigned); 1 when one failed (the server's\n"
+    "                       reason is printed) or the time ran out (what each one\n"
+    "                       still waits for is printed)\n"
     "      --fail-install ID  report an install error for that profile (testing)\n"
     "      --key-type       key of CSRs: ec (P-256, default) or rsa (2048 bits)\n"
     "\n"
@@ -49,6 +61,7 @@ static const char usage[] =
     "  --ca-file PEM      verify the server against this CA only\n"
     "  --insecure         do not verify the server (prints a warning)\n"
     "  --timeout SECONDS  limit for each request (default 30)\n"
+    "  --version          print \"certdeploy-agent VERSION\" and exit\n"
     "  --help             this text\n"
     "\n"
     "Exit status: 0 on success, 1 on any failure, 2 on a usage error.\n";
@@ -66,6 +79,7 @@ typedef struct options {
   const char *serial;
   const char *name;
   long loop;                /* 0: one run */
+  long wait;                /* checkin --wait SECONDS; 0: no waiting */
   const char *fail_install; /* NULL: none */
   pending_key_type key_type;
   const char *enroll_flag;  /* an enroll-only flag seen, for checking the command */
@@ -82,9 +96,11 @@ enum {
   OPT_SERIAL,
   OPT_NAME,
   OPT_LOOP,
+  OPT_WAIT,
   OPT_FAIL_INSTALL,
   OPT_KEY_TYPE,
   OPT_HELP,
+  OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -97,9 +113,11 @@ static const struct option long_options[] = {
     {"serial", required_argument, NULL, OPT_SERIAL},
     {"name", required_argument, NULL, OPT_NAME},
     {"loop", required_argument, NULL, OPT_LOOP},
+    {"wait", required_argument, NULL, OPT_WAIT},
     {"fail-install", required_argument, NULL, OPT_FAIL_INSTALL},
     {"key-type", required_argument, NULL, OPT_KEY_TYPE},
     {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
@@ -129,8 +147,9 @@ static int take_secret(options *o, char *arg) {
   return o->enroll_secret != NULL ? 0 : -1;
 }
 
-/* Fills o from argv. 0 to go on, PARSED_HELP after printing --help, else
- * the exit status to end with after a one-line usage error. */
+/* Fills o from argv. 0 to go on, PARSED_HELP after printing --help,
+ * PARSED_VERSION after printing --version, else the exit status to end
+ * with after a one-line usage error. */
 static int parse_args(int argc, char **argv, options *o) {
   int c;
   opterr = 0;
@@ -170,6 +189,11 @@ static int parse_args(int argc, char **argv, options *o) {
         return usage_error("--loop wants whole seconds from 1 to 604800, not \"%s\"", optarg);
       o->checkin_flag = "--loop";
       break;
+    case OPT_WAIT:
+      if (parse_seconds(optarg, 1, MAX_WAIT_SECONDS, &o->wait) != 0)
+        return usage_error("--wait wants whole seconds from 1 to 86400, not \"%s\"", optarg);
+      o->checkin_flag = "--wait";
+      break;
     case OPT_FAIL_INSTALL:
       o->fail_install = optarg;
       o->checkin_flag = "--fail-install";
@@ -187,6 +211,9 @@ static int parse_args(int argc, char **argv, options *o) {
     case 'h':
       fputs(usage, stdout);
       return PARSED_HELP;
+    case OPT_VERSION:
+      printf("certdeploy-agent %s\n", CERTDEPLOY_VERSION);
+      return PARSED_VERSION;
     case ':':
       return usage_error("%s needs a value", argv[optind - 1]);
     default:
@@ -208,6 +235,9 @@ static int parse_args(int argc, char **argv, options *o) {
     return usage_error("%s belongs to enroll, not checkin", o->enroll_flag);
   if (strcmp(o->command, "enroll") == 0 && o->checkin_flag != NULL)
     return usage_error("%s belongs to checkin, not enroll", o->checkin_flag);
+  if (o->wait > 0 && o->loop > 0)
+    return usage_error("%s", "--wait and --loop exclude each other (--wait ends once every "
+                             "profile is installed; --loop runs until stopped)");
   return 0;
 }
 
@@ -274,7 +304,7 @@ static int checkin_loop(http_client *http, const agent_device *dev, const checki
   int rc = EXIT_SUCCESS;
   char *err = NULL;
   for (;;) {
-    checkin_status st = checkin_run(http, dev, co, &err);
+    checkin_status st = checkin_run(http, dev, co, NULL, &err);
     if (*stop)
       break;
     if (st == CHECKIN_FATAL) {
@@ -318,7 +348,7 @@ static int cmd_checkin(options *o) {
     report("no server known; pass --server URL");
     goto out;
   }
-  if (o->loop > 0 && (stop = stop_signal_install()) == NULL) {
+  if ((o->loop > 0 || o->wait > 0) && (stop = stop_signal_install()) == NULL) {
     report("cannot install the SIGINT/SIGTERM handlers");
     goto out;
   }
@@ -332,12 +362,17 @@ static int cmd_checkin(options *o) {
       .fail_install = o->fail_install,
       .key_type = o->key_type,
       .cancel = stop,
+      .quiet = o->wait > 0,
   };
   if (o->loop > 0) {
     rc = checkin_loop(http, &dev, &co, o->loop, stop);
     goto out;
   }
-  checkin_status st = checkin_run(http, &dev, &co, &err);
+  if (o->wait > 0) {
+    rc = checkin_wait(http, &dev, &co, o->wait, stop);
+    goto out;
+  }
+  checkin_status st = checkin_run(http, &dev, &co, NULL, &err);
   if (st == CHECKIN_PROFILE_FAILED)
     report("some profiles failed (see above); the server records the failure, an admin can "
            "resend");
@@ -361,7 +396,7 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   json_wipe_install();
   rc = parse_args(argc, argv, &o);
-  if (rc == PARSED_HELP)
+  if (rc == PARSED_HELP || rc == PARSED_VERSION)
     rc = EXIT_SUCCESS;
   else if (rc == 0 && strcmp(o.command, "enroll") == 0)
     rc = cmd_enroll(&o);

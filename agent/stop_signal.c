@@ -21,14 +21,23 @@ volatile sig_atomic_t *stop_signal_install(void) {
   return &stop_requested;
 }
 
-static int add_seconds(struct timespec *t, long seconds) {
+static int add_ms(struct timespec *t, long ms) {
   if (clock_gettime(CLOCK_MONOTONIC, t) != 0)
     return -1;
-  t->tv_sec += seconds;
+  t->tv_sec += ms / 1000;
+  t->tv_nsec += (ms % 1000) * 1000000L;
+  if (t->tv_nsec >= 1000000000L) {
+    t->tv_sec++;
+    t->tv_nsec -= 1000000000L;
+  }
   return 0;
 }
 
 int stop_signal_sleep(long seconds) {
+  return stop_signal_sleep_ms(seconds * 1000);
+}
+
+int stop_signal_sleep_ms(long ms) {
   sigset_t stops;
   sigset_t saved;
   struct timespec deadline;
@@ -37,7 +46,7 @@ int stop_signal_sleep(long seconds) {
   sigemptyset(&stops);
   sigaddset(&stops, SIGINT);
   sigaddset(&stops, SIGTERM);
-  if (add_seconds(&deadline, seconds) != 0 || sigprocmask(SIG_BLOCK, &stops, &saved) != 0)
+  if (add_ms(&deadline, ms) != 0 || sigprocmask(SIG_BLOCK, &stops, &saved) != 0)
     return stop_requested != 0;
   while (!stop_requested && clock_gettime(CLOCK_MONOTONIC, &now) == 0) {
     struct timespec left = {deadline.tv_sec - now.tv_sec, deadline.tv_nsec - now.tv_nsec};

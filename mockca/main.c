@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "mock_app.h"
+#include "version.h"
 
 #define MAX_BODY_BYTES (1024u * 1024u)
 #define MAX_PROFILES 64
@@ -69,6 +70,7 @@ static void usage(FILE *out) {
       "  --latency-ms N           delay before answering every /mpki request (default 0)\n"
       "  --tls-cert FILE          serve HTTPS with this PEM certificate ...\n"
       "  --tls-key FILE           ... and this PEM private key\n"
+      "  --version                print \"certdeploy-mockca VERSION\" and exit\n"
       "  --help                   this text\n"
       "\n"
       "CA API (header X-API-Key):\n"
@@ -152,7 +154,7 @@ static int parse_listen(const char *text, options *o) {
   return 0;
 }
 
-/* 0 ok, 1 --help given, -1 bad flags (message printed). */
+/* 0 ok, 1 --help given, 2 --version given, -1 bad flags (message printed). */
 static int parse_options(int argc, char **argv, options *o) {
   enum {
     OPT_LISTEN = 1,
@@ -163,7 +165,8 @@ static int parse_options(int argc, char **argv, options *o) {
     OPT_LATENCY,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
-    OPT_HELP
+    OPT_HELP,
+    OPT_VERSION
   };
   static const struct option longopts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
@@ -175,6 +178,7 @@ static int parse_options(int argc, char **argv, options *o) {
       {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
       {"tls-key", required_argument, NULL, OPT_TLS_KEY},
       {"help", no_argument, NULL, OPT_HELP},
+      {"version", no_argument, NULL, OPT_VERSION},
       {NULL, 0, NULL, 0},
   };
   int c;
@@ -230,6 +234,8 @@ static int parse_options(int argc, char **argv, options *o) {
       break;
     case OPT_HELP:
       return 1;
+    case OPT_VERSION:
+      return 2;
     case ':':
       return flag_error("%s needs a value", argv[optind - 1]);
     default:
@@ -337,6 +343,10 @@ int main(int argc, char **argv) {
   if (parsed != 0) {
     if (parsed == 1) {
       usage(stdout);
+      return 0;
+    }
+    if (parsed == 2) {
+      printf("certdeploy-mockca %s\n", CERTDEPLOY_VERSION);
       return 0;
     }
     return 2;

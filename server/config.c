@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "crypto.h"
+#include "version.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,7 +39,8 @@ void config_print_help(void) {
     printf("  --%-28s %s\n", s->flag, s->env);
     printf("      %s (default: %s)\n", s->help, s->def[0] ? s->def : "none");
   }
-  printf("  --help                       this text\n");
+  printf("  --%-28s %s\n", "version", "print \"certdeployd VERSION\" and exit");
+  printf("  --%-28s %s\n", "help", "this text");
 }
 
 /* Parses a decimal integer within [min, max]; -1 on anything else. */
@@ -75,9 +77,33 @@ static const setting *find_flag(const char *name, size_t len) {
   return NULL;
 }
 
+/* Answers --help and --version before the environment is read, so that a
+ * missing or broken setting (no CERTDEPLOY_DATABASE_URL) does not stop
+ * them. A flag's value is skipped: in "--bootstrap-token --help" the
+ * token is "--help". Returns 1 when one was answered, else 0. */
+static int answer_info_flag(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--version") == 0) {
+      printf("certdeployd %s\n", CERTDEPLOY_VERSION);
+      return 1;
+    }
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      config_print_help();
+      return 1;
+    }
+    if (strncmp(arg, "--", 2) == 0 && strchr(arg, '=') == NULL &&
+        find_flag(arg + 2, strlen(arg + 2)) != NULL)
+      i++;
+  }
+  return 0;
+}
+
 int config_load(config *cfg, int argc, char **argv) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->command = "serve";
+  if (answer_info_flag(argc, argv))
+    return 1;
   for (size_t i = 0; i < NSETTINGS; i++) {
     const char *env = getenv(settings[i].env);
     const char *value = (env != NULL) ? env : settings[i].def;
@@ -86,10 +112,6 @@ int config_load(config *cfg, int argc, char **argv) {
   }
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-      config_print_help();
-      return 1;
-    }
     if (strncmp(arg, "--", 2) != 0) {
       if (strcmp(arg, "serve") == 0 || strcmp(arg, "migrate") == 0) {
         cfg->command = (arg[0] == 's') ? "serve" : "migrate";

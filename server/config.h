@@ -69,8 +69,9 @@ typedef struct config {
 } config;
 
 /* Fills cfg from argv, the environment and defaults.
- * Returns 0 on success; 1 when --help was printed (exit 0); -1 on a bad
- * flag or value, after printing a message that names the setting.
+ * Returns 0 on success; 1 when --help or --version was printed (exit 0;
+ * the environment is not read then); -1 on a bad flag or value, after
+ * printing a message that names the setting.
  * Strings in cfg are malloc'd; release with config_release. */
 int config_load(config *cfg, int argc, char **argv);
 

@@ -33,8 +33,9 @@ DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid 
 /* What a check-in decides with (read_checkin_deployment): the state, the
  * profile's key mode, common name and window, and the issued
  * certificate's hash, with its validity only while it awaits
- * confirmation. A third of DEPLOYMENT_COLUMNS: the check-in is the
- * busiest query and each column and to_char() costs. */
+ * confirmation; and the detail the reply shows the device (why it
+ * failed, what a pending one waits for). A third of DEPLOYMENT_COLUMNS:
+ * the check-in is the busiest query and each column and to_char() costs. */
 #define CHECKIN_ISSUED_TS(col)                                                                     \
   "CASE WHEN d.status IN ('pending', 'verifying') THEN " DB_TS(col) " END"
 #define CHECKIN_COLUMNS                                                                            \
@@ -42,7 +43,7 @@ DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid 
   "coalesce(d.issued_generation = d.generation, false), "                                          \
   "coalesce(d.csr_generation = d.generation, false), d.issued_sha256, "                            \
   CHECKIN_ISSUED_TS("d.issued_not_before") ", " CHECKIN_ISSUED_TS("d.issued_not_after") ", "       \
-  "p.common_name, coalesce(p.renew_before_days, 0) "
+  "p.common_name, coalesce(p.renew_before_days, 0), d.detail "
 /* The check-ins' reads (db_async_read()): for each token hash in $1, its
  * device and deployments (one row with NULL deployment columns when it
  * has none), a device's rows together. The unique index on token_hash
@@ -191,6 +192,7 @@ static void read_checkin_deployment(const PGresult *res, int row, int o, db_depl
   db_get_text(res, row, o + 11, d->issued.not_after, sizeof(d->issued.not_after));
   db_get_text(res, row, o + 12, d->common_name, sizeof(d->common_name));
   d->renew_before_days = (int)strtol(PQgetvalue(res, row, o + 13), NULL, 10);
+  db_get_text(res, row, o + 14, d->detail, sizeof(d->detail));
 }
 
 /* Reads the deployments of rows [first, first + n) from column o on, each

@@ -57,8 +57,8 @@ int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployme
 
 /* What a check-in's one round trip found (db_device_checkin_read). Only
  * what a check-in decides with is filled in for each deployment: ids,
- * profile name, key mode, common name and window, status, attempts,
- * generation, the two *_for_generation flags, issued.present and
+ * profile name, key mode, common name and window, status, detail,
+ * attempts, generation, the two *_for_generation flags, issued.present and
  * issued.sha256, and issued.not_before/not_after while the deployment is
  * pending or verifying; the rest is zero. */
 typedef struct db_checkin {

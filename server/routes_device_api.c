@@ -84,6 +84,12 @@ out:
   json_decref(body);
 }
 
+/* d as a transition this check-in applied left it, for the reply. */
+static void deployment_now(db_deployment *d, deployment_status status, const char *detail) {
+  d->status = status;
+  snprintf(d->detail, sizeof(d->detail), "%s", detail ? detail : "");
+}
+
 /* The device reports d's certificate as sha: 1 when the report is
  * recorded (the decision in *r), 0 when there is nothing to record (an
  * older or foreign certificate, or a state the report does not change). */
@@ -123,7 +129,7 @@ static int apply_inventory(request *req, reply *rep, db_deployment *d, const cha
   time_format(renewal_time(nb, na, d->renew_before_days, d->device_id), renew_at);
   int rc = db_deployment_verified(c, d->device_id, d->profile_id, &ch, renew_at);
   if (rc == 1)
-    d->status = STATUS_VERIFIED;
+    deployment_now(d, STATUS_VERIFIED, r.reason);
   return rc < 0 ? rc : 0;
 }
 
@@ -177,6 +183,7 @@ static int checkin_action(request *req, reply *rep, db_deployment *d, const char
   int changed = db_deployment_apply(c, d->device_id, d->profile_id, &ch);
   if (changed <= 0)
     return changed; /* 0: raced with another change, deliver at the next check-in */
+  deployment_now(d, r.to, r.reason);
   *install = json_object();
   int drc = *install ? delivery_add_install(req->app, c, d, *install) : DB_HARD_ERROR;
   if (drc == 0)
@@ -185,8 +192,11 @@ static int checkin_action(request *req, reply *rep, db_deployment *d, const char
 }
 
 /* Writes one deployment's entry of the check-in reply into w:
- *   {"profile_id","generation","action","common_name"[,delivery's fields]}
- * Returns 0 or a DB_*_ERROR. */
+ *   {"profile_id","generation","action","status","detail","common_name"
+ *    [,delivery's fields]}
+ * status and detail are the deployment's after this check-in's own
+ * transitions, so a device can tell a failure (sticky, with the reason)
+ * from work still pending. Returns 0 or a DB_*_ERROR. */
 static int checkin_entry(request *req, reply *rep, db_deployment *d, json_writer *w) {
   const char *action;
   json_t *install;
@@ -199,6 +209,10 @@ static int checkin_entry(request *req, reply *rep, db_deployment *d, json_writer
     json_write_int(w, d->generation);
     json_write_raw(w, ",\"action\":", 10);
     json_write_string(w, action);
+    json_write_raw(w, ",\"status\":", 10);
+    json_write_string(w, state_status_name(d->status));
+    json_write_raw(w, ",\"detail\":", 10);
+    json_write_string(w, d->detail);
     json_write_raw(w, ",\"common_name\":", 15);
     json_write_string(w, cn ? cn : "");
     if (install != NULL)
