@@ -99,7 +99,7 @@ deps:
 
 run:
 	@bash scripts/install-deps.sh run
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@bash scripts/run.sh
 
 test:
@@ -114,14 +114,14 @@ fuzz:
 # Benchmarks against the machine's own limits; BENCH_QUICK=1 for a short run. See BENCHMARKS.md.
 bench:
 	@bash scripts/install-deps.sh bench
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@bash bench/run.sh
 
 # Installs under $(DESTDIR)$(PREFIX); see scripts/install.sh for the layout.
 PREFIX ?= /usr/local
 install:
 	@bash scripts/install-deps.sh run
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh
 
 format:
