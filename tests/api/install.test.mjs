@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILD = resolve(ROOT, process.env.CERTDEPLOY_BUILD || 'build');
 const PROGRAMS = { certdeployd: 'sbin', 'certdeploy-agent': 'bin', 'certdeploy-mockca': 'bin' };
 

@@ -13,10 +13,11 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILD = resolve(ROOT, process.env.CERTDEPLOY_BUILD || 'build');
 const MARK = '<!-- tests/api/readme.test.mjs runs this block';
 
