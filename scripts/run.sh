@@ -51,8 +51,10 @@ chmod 755 "$VAR"
 
 pids=()
 own_pg=0
+# Stops everything; exits with $1 (a stop asked for by Ctrl-C or SIGTERM is
+# a success), or with the status the script was ending with.
 stop_all() {
-  local rc=$?
+  local rc=${1:-$?}
   # make and the terminal both deliver Ctrl-C: ignore the second one so the
   # cleanup (stopping PostgreSQL) always finishes
   trap '' INT TERM
@@ -65,7 +67,8 @@ stop_all() {
   echo "stopped."
   exit "$rc"
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all 0' INT TERM
+trap stop_all EXIT
 
 if [ -z "${CERTDEPLOY_DATABASE_URL:-}" ]; then
   own_pg=1
