@@ -13,9 +13,9 @@ struct checkin_touch;
 
 typedef struct app {
   const config *cfg;
-  struct db_pool *db;                             /* request and worker connections */
-  struct db_async *reads;                         /* the check-ins' reads (db_async.h) */
-  struct checkin_touch *touches;                  /* devices' contact times, batched */
+  struct db_pool *db;                              /* request and worker connections */
+  struct db_async *reads;                          /* the check-ins' reads (db_async.h) */
+  struct checkin_touch *touches;                   /* devices' contact times, batched */
   unsigned char master_key[CRYPTO_MASTER_KEY_LEN]; /* encrypts secrets at rest */
 } app;
 

@@ -63,8 +63,8 @@ static int assign(config *cfg, const setting *s, const char *value, const char *
     return *slot ? 0 : -1;
   }
   if (parse_long(value, s->min, s->max, (long *)(void *)base) != 0) {
-    fprintf(stderr, "certdeployd: %s: '%s' is not a whole number from %ld to %ld\n", source,
-            value, s->min, s->max);
+    fprintf(stderr, "certdeployd: %s: '%s' is not a whole number from %ld to %ld\n", source, value,
+            s->min, s->max);
     return -1;
   }
   return 0;
@@ -152,8 +152,9 @@ int config_load(config *cfg, int argc, char **argv) {
     return -1;
   }
   if (cfg->retry_max_seconds < cfg->retry_base_seconds) {
-    fprintf(stderr, "certdeployd: CERTDEPLOY_RETRY_MAX_SECONDS (%ld) is below "
-                    "CERTDEPLOY_RETRY_BASE_SECONDS (%ld)\n",
+    fprintf(stderr,
+            "certdeployd: CERTDEPLOY_RETRY_MAX_SECONDS (%ld) is below "
+            "CERTDEPLOY_RETRY_BASE_SECONDS (%ld)\n",
             cfg->retry_max_seconds, cfg->retry_base_seconds);
     return -1;
   }

@@ -22,28 +22,28 @@ typedef struct db_cert {
   char not_before[24]; /* RFC 3339 UTC */
   char not_after[24];
   char sha256[65];
-  int valid;           /* inside its validity period now */
+  int valid; /* inside its validity period now */
 } db_cert;
 
 typedef struct db_deployment {
   char device_id[40];
   char profile_id[40];
   char profile_name[160];
-  char key_mode[8];           /* "server" or "device" */
-  char common_name[512];      /* the profile's common_name template */
-  int renew_before_days;      /* the profile's window, 0 for the default */
+  char key_mode[8];      /* "server" or "device" */
+  char common_name[512]; /* the profile's common_name template */
+  int renew_before_days; /* the profile's window, 0 for the default */
   deployment_status status;
-  char failure_source[8];     /* "", "server" or "device" */
+  char failure_source[8]; /* "", "server" or "device" */
   char detail[2048];
   int attempts;
-  char next_attempt_at[24];   /* "" when none */
+  char next_attempt_at[24]; /* "" when none */
   int generation;
   char updated_at[24];
-  int issued_for_generation;  /* issued_* belongs to the current generation */
-  int csr_for_generation;     /* a CSR for the current generation is stored */
+  int issued_for_generation; /* issued_* belongs to the current generation */
+  int csr_for_generation;    /* a CSR for the current generation is stored */
   db_cert issued;
   db_cert installed;
-  char renew_at[24];          /* "" when none */
+  char renew_at[24]; /* "" when none */
 } db_deployment;
 
 /* One deployment (with its profile's name and key mode). lock: SELECT ...
@@ -62,7 +62,7 @@ int db_deployment_list_for_device(db_conn *c, const char *device_id, db_deployme
  * issued.sha256, and issued.not_before/not_after while the deployment is
  * pending or verifying; the rest is zero. */
 typedef struct db_checkin {
-  int found;           /* 1 the token's device, 0 no such token, or a DB_*_ERROR */
+  int found; /* 1 the token's device, 0 no such token, or a DB_*_ERROR */
   db_device_identity dev;
   db_deployment *rows; /* malloc'd; count of them, in byte order of profile name */
   int count;
@@ -83,16 +83,16 @@ void db_checkin_release(db_checkin *ck);
 
 /* The fields a transition may set besides the status. */
 typedef struct db_change {
-  deployment_status from;     /* expected current status */
-  int generation;             /* expected current generation */
+  deployment_status from; /* expected current status */
+  int generation;         /* expected current generation */
   deployment_status to;
   state_event event;
   const char *actor;
-  const char *detail;         /* deployment detail and history detail */
+  const char *detail; /* deployment detail and history detail */
   int attempts;
   failure_source failure;
-  long retry_in_seconds;      /* pending after a transient error: next attempt */
-  const char *claim_id;    /* CA outcomes: the worker's claim (NULL otherwise) */
+  long retry_in_seconds; /* pending after a transient error: next attempt */
+  const char *claim_id;  /* CA outcomes: the worker's claim (NULL otherwise) */
 } db_change;
 
 /* Applies a transition within the same generation (CA outcome without a

@@ -12,7 +12,7 @@
  * that are not GUARDED (db_deployments.c) add updated_at themselves. */
 #define DB_NEW_GENERATION_SET                                                                      \
   "status = 'pending', generation = generation + 1, attempts = 0, failure_source = NULL, "         \
-  "next_attempt_at = now(), claimed_until = NULL, claim_id = NULL, csr = NULL, "                                   \
+  "next_attempt_at = now(), claimed_until = NULL, claim_id = NULL, csr = NULL, "                   \
   "csr_generation = NULL, key_sealed = NULL, issued_generation = NULL, issued_serial = NULL, "     \
   "issued_pem = NULL, issued_chain = NULL, issued_not_before = NULL, issued_not_after = NULL, "    \
   "issued_sha256 = NULL"

@@ -109,8 +109,8 @@ static inline int db_is_prepared(const db_conn *conn, int id) {
 /* Records that statement number id is (on) or is not (off) prepared. */
 static inline void db_set_prepared(db_conn *conn, int id, int on) {
   unsigned char bit = (unsigned char)(1u << (id % 8));
-  conn->prepared[id / 8] = (unsigned char)(on ? conn->prepared[id / 8] | bit
-                                              : conn->prepared[id / 8] & ~bit);
+  conn->prepared[id / 8] =
+      (unsigned char)(on ? conn->prepared[id / 8] | bit : conn->prepared[id / 8] & ~bit);
 }
 
 /* 1 when conn has a session that has not broken. */

@@ -17,20 +17,20 @@
 
 /* One profile's gauges. */
 typedef struct db_metrics_profile {
-  char name[132];                 /* profiles.name (1..128 characters) */
+  char name[132]; /* profiles.name (1..128 characters) */
   long long pending, verifying, verified, failed;
   /* failed deployments whose installed certificate is valid now, counted
    * the way db_status_counts() counts them */
   long long failed_with_valid_certificate;
-  int has_expiry;                 /* 0: no deployment holds an installed certificate */
-  long long soonest_expiry;       /* min(installed_not_after), Unix seconds, any status,
-                                     expired certificates included */
+  int has_expiry;           /* 0: no deployment holds an installed certificate */
+  long long soonest_expiry; /* min(installed_not_after), Unix seconds, any status,
+                               expired certificates included */
 } db_metrics_profile;
 
 /* Everything one scrape reads. Fill with db_metrics_read, free with
  * db_metrics_release. */
 typedef struct db_metrics {
-  db_metrics_profile *profiles;   /* malloc'd, ordered by name; NULL when none */
+  db_metrics_profile *profiles; /* malloc'd, ordered by name; NULL when none */
   int nprofiles;
   /* deployments waiting for a CA request now: pending, nothing issued for
    * their generation, due, not leased, and (device key mode) with a CSR;

@@ -10,8 +10,8 @@
 typedef struct db_token {
   char id[40];
   char name[160];
-  char role[16];      /* "admin" or "observer" */
-  char created_at[40];/* RFC 3339 UTC */
+  char role[16];       /* "admin" or "observer" */
+  char created_at[40]; /* RFC 3339 UTC */
   char token_hash[65];
 } db_token;
 

@@ -12,8 +12,8 @@ int delivery_add_install(app *a, db_conn *c, const db_deployment *d, json_t *ent
   unsigned char *der = NULL;
   size_t der_len = 0, key_len = 0;
   char *err = NULL;
-  int ret = db_deployment_key(c, d->device_id, d->profile_id, d->generation, &sealed, &cert,
-                              &chain);
+  int ret =
+      db_deployment_key(c, d->device_id, d->profile_id, d->generation, &sealed, &cert, &chain);
   if (ret <= 0) {
     ret = ret == 0 ? -3 : ret;
     goto out;

@@ -17,7 +17,7 @@ json_t *deployment_json(const db_deployment *d) {
                    d->device_id, "profile_id", d->profile_id, "profile_name", d->profile_name,
                    "status", state_status_name(d->status), "failure_source",
                    text_or_null(d->failure_source), "detail", d->detail, "attempts", d->attempts,
-                   "next_attempt_at", text_or_null(d->next_attempt_at), "generation",
-                   d->generation, "updated_at", d->updated_at, "issued_certificate",
-                   cert_json(&d->issued), "installed_certificate", cert_json(&d->installed));
+                   "next_attempt_at", text_or_null(d->next_attempt_at), "generation", d->generation,
+                   "updated_at", d->updated_at, "issued_certificate", cert_json(&d->issued),
+                   "installed_certificate", cert_json(&d->installed));
 }

@@ -12,7 +12,7 @@
 #define API_ERRORS(X)                                                                              \
   X(ERR_INVALID_JSON, 400, "invalid_json", "The request body is not valid JSON.")                  \
   X(ERR_INVALID_REQUEST, 400, "invalid_request", "The request is not valid.")                      \
-  X(ERR_UNAUTHORIZED, 401, "unauthorized",                                                        \
+  X(ERR_UNAUTHORIZED, 401, "unauthorized",                                                         \
     "Missing or unknown token: send 'Authorization: Bearer <token>'.")                             \
   X(ERR_FORBIDDEN, 403, "forbidden", "This token's role may not do this.")                         \
   X(ERR_NOT_FOUND, 404, "not_found", "No such resource.")                                          \

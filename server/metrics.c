@@ -41,10 +41,10 @@ static const double ca_buckets[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 #define CA_NAME_MAX 128 /* cas.name is 1..128 characters (0001_init.sql) */
 
 typedef struct ca_series {
-  char name[CA_NAME_MAX + 1];              /* immutable once published */
-  atomic_ullong results[N_RESULTS];        /* requests by result */
-  atomic_ullong buckets[N_BUCKETS + 1];    /* per bucket, not cumulative; last is +Inf */
-  atomic_ullong sum_ns;                    /* total wall time, nanoseconds */
+  char name[CA_NAME_MAX + 1];           /* immutable once published */
+  atomic_ullong results[N_RESULTS];     /* requests by result */
+  atomic_ullong buckets[N_BUCKETS + 1]; /* per bucket, not cumulative; last is +Inf */
+  atomic_ullong sum_ns;                 /* total wall time, nanoseconds */
 } ca_series;
 
 static atomic_ullong http_counts[N_ROUTE_SLOTS][N_CODE_SLOTS];

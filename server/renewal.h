@@ -21,8 +21,7 @@ time_t renewal_time(time_t not_before, time_t not_after, int renew_before_days,
 /* Seconds to wait after the attempts_made-th failed CA request: base
  * doubled per attempt, capped at max, with jitter (random01 in [0,1)
  * scales it into [d/2, d)), and never less than retry_after (-1: none). */
-long retry_delay_seconds(int attempts_made, long base, long max, long retry_after,
-                         double random01);
+long retry_delay_seconds(int attempts_made, long base, long max, long retry_after, double random01);
 
 /* Formats t as RFC 3339 UTC ("2026-11-23T18:00:00Z") into out. */
 void time_format(time_t t, char out[24]);

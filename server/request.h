@@ -25,38 +25,38 @@ typedef struct reply reply;
 typedef void (*request_step)(request *req, reply *rep);
 
 struct request {
-  const char *method;          /* "GET", "POST", ... */
-  const char *path;            /* decoded path, no query */
+  const char *method;               /* "GET", "POST", ... */
+  const char *path;                 /* decoded path, no query */
   char *params[REQUEST_MAX_PARAMS]; /* path parameters captured by the route (owned) */
   int nparams;
-  const char *body;            /* NUL-terminated copy of the body (may contain NULs) */
+  const char *body; /* NUL-terminated copy of the body (may contain NULs) */
   size_t body_len;
-  const char *content_type;    /* header value or NULL */
-  const char *authorization;   /* header value or NULL */
+  const char *content_type;  /* header value or NULL */
+  const char *authorization; /* header value or NULL */
   char client_ip[64];
   char request_id[40];
-  const struct route *route;   /* matched route, NULL for 404 */
-  principal who;               /* filled by the router's auth step */
-  char token_hash[65];         /* ROUTE_DEVICE_SELF: the device token's hash to look up */
-  struct db_conn *db;          /* acquired on first request_db(), released after the reply */
-  struct app *app;             /* server-wide state */
-  void *transport;             /* opaque, for request_query() */
+  const struct route *route;         /* matched route, NULL for 404 */
+  principal who;                     /* filled by the router's auth step */
+  char token_hash[65];               /* ROUTE_DEVICE_SELF: the device token's hash to look up */
+  struct db_conn *db;                /* acquired on first request_db(), released after the reply */
+  struct app *app;                   /* server-wide state */
+  void *transport;                   /* opaque, for request_query() */
   void (*defer_start)(request *req); /* set by request_defer(), request_offload() */
   request_step defer_finish;
-  request_step offload_step;   /* request_offload(): run on a handler thread */
-  void *deferred;              /* the handler's state while held back */
+  request_step offload_step; /* request_offload(): run on a handler thread */
+  void *deferred;            /* the handler's state while held back */
   void (*deferred_free)(void *state);
 };
 
 struct reply {
-  int status;                  /* 0 until a reply is set */
-  char *body;                  /* malloc'd */
+  int status; /* 0 until a reply is set */
+  char *body; /* malloc'd */
   size_t body_len;
-  const char *content_type;    /* static string */
-  char *allow;                 /* Allow header for 405 (malloc'd) */
-  const char *error_code;      /* wire code of an error reply, for the log */
-  long retry_after;            /* seconds, or 0 for none */
-  const char *cache_control;   /* static string, default "no-store" */
+  const char *content_type;  /* static string */
+  char *allow;               /* Allow header for 405 (malloc'd) */
+  const char *error_code;    /* wire code of an error reply, for the log */
+  long retry_after;          /* seconds, or 0 for none */
+  const char *cache_control; /* static string, default "no-store" */
 };
 
 /* Value of query parameter `name`, or NULL. Owned by the transport;

@@ -76,7 +76,7 @@ void assignments_add(request *req, reply *rep) {
     goto out;
   }
   rc = ids ? db_assign_devices(c, req->params[0], list, (int)n, req->who.actor)
-               : db_assign_all_devices(c, req->params[0], req->who.actor);
+           : db_assign_all_devices(c, req->params[0], req->who.actor);
   if (rc < 0) {
     reply_db_error(rep, rc);
     goto out;

@@ -38,8 +38,12 @@ void deployment_resend(request *req, reply *rep) {
                  state_status_name(d.status), r.reason);
     return;
   }
-  db_change ch = {.from = d.status, .generation = d.generation, .to = r.to,
-                  .event = EVENT_RESEND, .actor = req->who.actor, .detail = "admin resend"};
+  db_change ch = {.from = d.status,
+                  .generation = d.generation,
+                  .to = r.to,
+                  .event = EVENT_RESEND,
+                  .actor = req->who.actor,
+                  .detail = "admin resend"};
   rc = d.status == STATUS_FAILED ? db_deployment_resend_failed(c, d.device_id, d.profile_id, &ch)
                                  : db_deployment_new_generation(c, d.device_id, d.profile_id, &ch);
   if (rc < 0)

@@ -31,14 +31,22 @@ const char *state_failure_name(failure_source f) {
 }
 
 static state_result apply(const state_input *in, deployment_status to, const char *reason) {
-  state_result r = {.outcome = OUTCOME_APPLY, .to = to, .attempts = in->attempts,
-                    .refusal = ERR_CONFLICT, .reason = reason};
+  state_result r = {.outcome = OUTCOME_APPLY,
+                    .to = to,
+                    .attempts = in->attempts,
+                    .refusal = ERR_CONFLICT,
+                    .reason = reason};
   return r;
 }
 
 static state_result bump(deployment_status to, const char *reason) {
-  state_result r = {.outcome = OUTCOME_APPLY, .to = to, .new_generation = 1, .attempts = 0,
-                    .clear_issue = 1, .refusal = ERR_CONFLICT, .reason = reason};
+  state_result r = {.outcome = OUTCOME_APPLY,
+                    .to = to,
+                    .new_generation = 1,
+                    .attempts = 0,
+                    .clear_issue = 1,
+                    .refusal = ERR_CONFLICT,
+                    .reason = reason};
   return r;
 }
 
@@ -52,8 +60,8 @@ static state_result fail(const state_input *in, failure_source who, int attempts
 
 static state_result other(const state_input *in, state_outcome o, api_error_code e,
                           const char *reason) {
-  state_result r = {.outcome = o, .to = in->from, .attempts = in->attempts, .refusal = e,
-                    .reason = reason};
+  state_result r = {
+      .outcome = o, .to = in->from, .attempts = in->attempts, .refusal = e, .reason = reason};
   return r;
 }
 

@@ -68,13 +68,13 @@ typedef struct state_input {
 
 typedef struct state_result {
   state_outcome outcome;
-  deployment_status to;       /* the status after the event (= from unless APPLY) */
-  int new_generation;         /* APPLY: the generation grows by one */
-  int attempts;               /* APPLY: attempts to store */
-  int clear_issue;            /* APPLY: forget the issued certificate (new generation) */
-  failure_source failure;     /* APPLY to failed: who failed */
-  api_error_code refusal;     /* REFUSED or IGNORED: the error a request gets */
-  const char *reason;         /* short, for history and errors */
+  deployment_status to;   /* the status after the event (= from unless APPLY) */
+  int new_generation;     /* APPLY: the generation grows by one */
+  int attempts;           /* APPLY: attempts to store */
+  int clear_issue;        /* APPLY: forget the issued certificate (new generation) */
+  failure_source failure; /* APPLY to failed: who failed */
+  api_error_code refusal; /* REFUSED or IGNORED: the error a request gets */
+  const char *reason;     /* short, for history and errors */
 } state_result;
 
 /* Decides what `in->event` does. Pure: same input, same result. */

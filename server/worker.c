@@ -103,7 +103,8 @@ static void renewal_pass(worker *w) {
     }
   } while (n == RENEWAL_BATCH && !stopping(w));
   if (total > 0 && db_notify_work(c) != 0)
-    log_msg(LOG_WARN, "could not notify the other instances of due renewals; their own scheduler pass will find them");
+    log_msg(LOG_WARN, "could not notify the other instances of due renewals; their own scheduler "
+                      "pass will find them");
   db_release(w->db, c);
 }
 

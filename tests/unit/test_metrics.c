@@ -29,7 +29,8 @@ static char *render(void) {
  * labels exactly as written), or -1 when absent. */
 static double sample(const char *text, const char *series) {
   size_t n = strlen(series);
-  for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+  for (const char *line = text; line && *line;
+       line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
     if (strncmp(line, series, n) == 0 && line[n] == ' ')
       return strtod(line + n + 1, NULL);
   return -1;
@@ -55,7 +56,8 @@ static void label_values_are_escaped(void **state) {
 
   metrics_ca_request("Corp \"CA\"\n\\", "ok", 0.2);
   char *text = render();
-  assert_int_equal(sample(text, "certdeploy_ca_requests_total{ca=\"Corp \\\"CA\\\"\\n\\\\\",result=\"ok\"}"), 1);
+  assert_int_equal(
+      sample(text, "certdeploy_ca_requests_total{ca=\"Corp \\\"CA\\\"\\n\\\\\",result=\"ok\"}"), 1);
   free(text);
 }
 
@@ -65,7 +67,8 @@ static void histogram_buckets_are_cumulative(void **state) {
   for (size_t i = 0; i < sizeof(seconds) / sizeof(seconds[0]); i++)
     metrics_ca_request("hist", i == 4 ? "timeout" : "ok", seconds[i]);
   char *text = render();
-#define B(le) sample(text, "certdeploy_ca_request_duration_seconds_bucket{ca=\"hist\",le=\"" le "\"}")
+#define B(le)                                                                                      \
+  sample(text, "certdeploy_ca_request_duration_seconds_bucket{ca=\"hist\",le=\"" le "\"}")
   assert_int_equal(B("0.01"), 3); /* 0.005, 0.01 (bounds are inclusive), -1 as 0 */
   assert_int_equal(B("0.25"), 3);
   assert_int_equal(B("0.5"), 4);
@@ -86,7 +89,8 @@ static void unknown_results_count_as_other(void **state) {
   metrics_ca_request("results", "exploded", 0.1);
   metrics_ca_request("results", NULL, 0.1);
   char *text = render();
-  assert_int_equal(sample(text, "certdeploy_ca_requests_total{ca=\"results\",result=\"other\"}"), 2);
+  assert_int_equal(sample(text, "certdeploy_ca_requests_total{ca=\"results\",result=\"other\"}"),
+                   2);
   assert_null(strstr(text, "exploded"));
   free(text);
 }
@@ -123,7 +127,8 @@ static void ca_names_are_capped_and_counts_exact(void **state) {
   int named = 0;
   for (int i = 0; i < NAMES; i++) {
     char series[96];
-    snprintf(series, sizeof(series), "certdeploy_ca_requests_total{ca=\"cap-%d\",result=\"ok\"}", i);
+    snprintf(series, sizeof(series), "certdeploy_ca_requests_total{ca=\"cap-%d\",result=\"ok\"}",
+             i);
     double v = sample(text, series);
     if (v > 0) {
       named++;
@@ -156,15 +161,25 @@ static void http_requests_by_route_and_code(void **state) {
   metrics_http_request(&odd, 405);
   char *text = render();
   char series[256];
-  snprintf(series, sizeof(series), "certdeploy_http_requests_total{route=\"%s\",method=\"%s\",code=\"200\"}",
+  snprintf(series, sizeof(series),
+           "certdeploy_http_requests_total{route=\"%s\",method=\"%s\",code=\"200\"}",
            routes[0].pattern, routes[0].method);
   assert_int_equal(sample(text, series), 2);
-  snprintf(series, sizeof(series), "certdeploy_http_requests_total{route=\"%s\",method=\"%s\",code=\"other\"}",
+  snprintf(series, sizeof(series),
+           "certdeploy_http_requests_total{route=\"%s\",method=\"%s\",code=\"other\"}",
            routes[0].pattern, routes[0].method);
   assert_int_equal(sample(text, series), 1);
-  assert_int_equal(sample(text, "certdeploy_http_requests_total{route=\"static\",method=\"GET\",code=\"200\"}"), 1);
-  assert_int_equal(sample(text, "certdeploy_http_requests_total{route=\"unmatched\",method=\"GET\",code=\"404\"}"), 1);
-  assert_int_equal(sample(text, "certdeploy_http_requests_total{route=\"unmatched\",method=\"other\",code=\"405\"}"), 1);
+  assert_int_equal(
+      sample(text, "certdeploy_http_requests_total{route=\"static\",method=\"GET\",code=\"200\"}"),
+      1);
+  assert_int_equal(
+      sample(text,
+             "certdeploy_http_requests_total{route=\"unmatched\",method=\"GET\",code=\"404\"}"),
+      1);
+  assert_int_equal(
+      sample(text,
+             "certdeploy_http_requests_total{route=\"unmatched\",method=\"other\",code=\"405\"}"),
+      1);
   assert_null(strstr(text, "BREW"));
   assert_non_null(strstr(text, "# TYPE certdeploy_http_requests_total counter\n"));
   free(text);
@@ -174,7 +189,8 @@ static void build_info_and_start_time(void **state) {
   (void)state;
   metrics_init();
   char *text = render();
-  assert_non_null(strstr(text, "# TYPE certdeploy_build_info gauge\ncertdeploy_build_info{version=\""));
+  assert_non_null(
+      strstr(text, "# TYPE certdeploy_build_info gauge\ncertdeploy_build_info{version=\""));
   assert_true(sample(text, "process_start_time_seconds") > 1.6e9);
   free(text);
 }

@@ -16,8 +16,8 @@ static void default_window_is_30_days_for_long_certificates(void **state) {
     char id[40];
     snprintf(id, sizeof(id), "device-%d", i);
     time_t r = renewal_time(nb, na, 0, id);
-    assert_true(r >= na - 30 * DAY);            /* never before the window */
-    assert_true(r < na - 30 * DAY + 3 * DAY);   /* inside its first tenth */
+    assert_true(r >= na - 30 * DAY);                  /* never before the window */
+    assert_true(r < na - 30 * DAY + 3 * DAY);         /* inside its first tenth */
     assert_int_equal(r, renewal_time(nb, na, 0, id)); /* stable */
   }
 }

@@ -11,7 +11,13 @@
 #include "state.h"
 
 #define ANY (-99) /* distinct from STATUS_NONE (-1) */
-enum { P = STATUS_PENDING, V = STATUS_VERIFYING, D = STATUS_VERIFIED, F = STATUS_FAILED, N = STATUS_NONE };
+enum {
+  P = STATUS_PENDING,
+  V = STATUS_VERIFYING,
+  D = STATUS_VERIFIED,
+  F = STATUS_FAILED,
+  N = STATUS_NONE
+};
 enum { APPLY = OUTCOME_APPLY, NOOP = OUTCOME_NOOP, IGN = OUTCOME_IGNORED, REF = OUTCOME_REFUSED };
 
 /* One row of the expected table; ANY matches every value. First match wins. */
@@ -80,9 +86,13 @@ static void every_combination_matches_the_table(void **state) {
         for (int last = 0; last < 2; last++)
           for (int gen = 0; gen < 2; gen++)
             for (int sha = 0; sha < 2; sha++) {
-              state_input in = {.from = (deployment_status)from, .event = (state_event)ev,
-                                .issued = issued, .max_attempts = 5, .attempts = last ? 4 : 1,
-                                .generation_matches = gen, .sha_matches = sha};
+              state_input in = {.from = (deployment_status)from,
+                                .event = (state_event)ev,
+                                .issued = issued,
+                                .max_attempts = 5,
+                                .attempts = last ? 4 : 1,
+                                .generation_matches = gen,
+                                .sha_matches = sha};
               const row *r = NULL;
               for (int i = 0; i < NROWS && r == NULL; i++) {
                 const row *t = &table[i];
@@ -94,8 +104,8 @@ static void every_combination_matches_the_table(void **state) {
               }
               char what[160];
               snprintf(what, sizeof(what), "from=%s event=%s issued=%d last=%d gen=%d sha=%d",
-                       state_status_name(in.from), state_event_name(in.event), issued, last,
-                       gen, sha);
+                       state_status_name(in.from), state_event_name(in.event), issued, last, gen,
+                       sha);
               if (r == NULL)
                 fail_msg("no table row for %s", what);
               state_result got = state_decide(&in);
