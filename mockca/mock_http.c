@@ -396,7 +396,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* libmicrohttpd's own messages (TLS handshake failures, ...), marked as
  * ours on stderr. Must be the first daemon option to catch them all. */
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
+                                                             va_list ap) {
   char msg[1024];
   (void)cls;
   vsnprintf(msg, sizeof(msg), fmt, ap);

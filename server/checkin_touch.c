@@ -6,9 +6,9 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 typedef struct contact {
@@ -62,29 +62,49 @@ void checkin_touch_record(checkin_touch *t, const char *device_id) {
   pthread_mutex_unlock(&t->mu);
 }
 
-/* The two array literals of db_device_touch for the held contacts. */
+/* Appends formatted text at buf + *used (cap bytes in all) and advances
+ * *used; 0, or -1 when it would not fit with its NUL. */
+__attribute__((format(printf, 4, 5))) static int append(char *buf, size_t cap, size_t *used,
+                                                        const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf + *used, cap - *used, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= cap - *used)
+    return -1;
+  *used += (size_t)n;
+  return 0;
+}
+
+/* The two array literals of db_device_touch for the held contacts, in
+ * *ids and *ages (the caller frees both); 0, or -1 with both NULL. */
 static int literals(const batch *b, char **ids, char **ages) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  *ids = malloc(b->len * 37 + 3);
-  *ages = malloc(b->len * 24 + 3);
-  if (*ids == NULL || *ages == NULL) {
-    free(*ids);
-    free(*ages);
-    return -1;
-  }
-  char *i = *ids, *a = *ages;
-  *i++ = '{';
-  *a++ = '{';
+  /* each id: a comma and 36 characters; each age: a comma and at most 23 */
+  size_t ids_cap = b->len * 37 + 3, ages_cap = b->len * 24 + 3, ni = 0, na = 0;
+  *ids = malloc(ids_cap);
+  *ages = malloc(ages_cap);
+  if (*ids == NULL || *ages == NULL)
+    goto fail;
+  if (append(*ids, ids_cap, &ni, "{") != 0 || append(*ages, ages_cap, &na, "{") != 0)
+    goto fail;
   for (size_t k = 0; k < b->len; k++) {
     const contact *c = &b->items[k];
     double age = (double)(now.tv_sec - c->at.tv_sec) + (now.tv_nsec - c->at.tv_nsec) / 1e9;
-    i += sprintf(i, "%s%s", k ? "," : "", c->id);
-    a += snprintf(a, 24, "%s%.3f", k ? "," : "", age < 0 ? 0.0 : age);
+    if (append(*ids, ids_cap, &ni, "%s%s", k ? "," : "", c->id) != 0 ||
+        append(*ages, ages_cap, &na, "%s%.3f", k ? "," : "", age < 0 ? 0.0 : age) != 0)
+      goto fail;
   }
-  strcpy(i, "}");
-  strcpy(a, "}");
+  if (append(*ids, ids_cap, &ni, "}") != 0 || append(*ages, ages_cap, &na, "}") != 0)
+    goto fail;
   return 0;
+fail:
+  free(*ids);
+  free(*ages);
+  *ids = NULL;
+  *ages = NULL;
+  return -1;
 }
 
 /* Writes what is held now. Returns 0, or a DB_*_ERROR (the contacts are

@@ -367,7 +367,7 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
   return (size_t)(w - s);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char msg[512];
   vsnprintf(msg, sizeof(msg), fmt, ap);

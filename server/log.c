@@ -187,7 +187,8 @@ void log_event(log_level level, const char *msg, const log_field *fields, int nf
   }
 }
 
-static void log_vmsg(log_level level, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void log_vmsg(log_level level, const char *fmt,
+                                                           va_list ap) {
   char msg[2048];
   vsnprintf(msg, sizeof(msg), fmt, ap);
   log_event(level, msg, NULL, 0);

@@ -4,6 +4,7 @@
 #include "handlers.h"
 #include "reply.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -58,6 +59,7 @@ static int content_type_ok(const request *req) {
 
 static void method_not_allowed(request *req, reply *rep) {
   char allow[128] = "";
+  size_t used = 0;
   for (int i = 0; i < route_count; i++) {
     char *params[REQUEST_MAX_PARAMS];
     int n = 0;
@@ -67,9 +69,13 @@ static void method_not_allowed(request *req, reply *rep) {
       free(params[k]);
     if (strstr(allow, routes[i].method) != NULL)
       continue;
-    if (allow[0])
-      strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
-    strncat(allow, routes[i].method, sizeof(allow) - strlen(allow) - 1);
+    int w =
+        snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", routes[i].method);
+    if (w < 0 || (size_t)w >= sizeof(allow) - used) {
+      allow[used] = '\0'; /* five methods fit many times over; keep the whole ones */
+      break;
+    }
+    used += (size_t)w;
   }
   if (allow[0] == '\0') {
     reply_errorf(rep, ERR_NOT_FOUND, NULL, "No route for %s %s.", req->method, req->path);

@@ -33,8 +33,8 @@ static void documents_match(void **state) {
       "{}",
       "[]",
       "{\"a\":{},\"b\":[],\"c\":[[]],\"d\":[{}]}",
-      "{\"profiles\":[{\"profile_id\":\"40e7672b-1bd0-433d-a50b-b2efa353a16a\",\"generation\":3,"
-      "\"action\":\"none\",\"common_name\":\"dev-1.example.com\"}]}",
+      ("{\"profiles\":[{\"profile_id\":\"40e7672b-1bd0-433d-a50b-b2efa353a16a\",\"generation\":3,"
+       "\"action\":\"none\",\"common_name\":\"dev-1.example.com\"}]}"),
       "[true,false,null,0,-1,9223372036854775807,-9223372036854775808]",
       "[1.5,-0.0,1e300,2.5e-10,100.0,0.1]",
       "{\"z\":1,\"a\":2,\"m\":3}", /* insertion order, not sorted */
