@@ -38,6 +38,7 @@ LIB_SRC := $(wildcard lib/*.c)
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 MOCKCA_SRC := $(wildcard mockca/*.c)
 AGENT_SRC := $(wildcard agent/*.c)
+CTL_SRC := $(wildcard ctl/*.c)
 SCHEMA_SQL := $(sort $(wildcard db/schema/*.sql))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 DB_TESTS := $(patsubst tests/db/%.c,$(BUILD)/tests/db/%,$(wildcard tests/db/test_*.c))
@@ -50,8 +51,10 @@ LIB_OBJ := $(call obj,$(LIB_SRC))
 SERVER_OBJ := $(call obj,$(SERVER_SRC)) $(BUILD)/obj/gen/schema_embedded.o
 MOCKCA_OBJ := $(call obj,$(MOCKCA_SRC))
 AGENT_OBJ := $(call obj,$(AGENT_SRC))
+CTL_OBJ := $(call obj,$(CTL_SRC))
 
-BINS := $(BUILD)/certdeployd $(BUILD)/certdeploy-mockca $(BUILD)/certdeploy-agent
+BINS := $(BUILD)/certdeployd $(BUILD)/certdeploy-mockca $(BUILD)/certdeploy-agent \
+        $(BUILD)/certdeployctl
 
 .PHONY: all tests clean run test deps format fuzz bench install check-libs
 all: $(BINS)
@@ -87,6 +90,9 @@ $(BUILD)/certdeploy-mockca: $(MOCKCA_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/certdeploy-agent: $(AGENT_OBJ) $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/certdeployctl: $(CTL_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libserver.a

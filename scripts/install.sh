@@ -3,7 +3,7 @@
 # the systemd units under $DESTDIR$PREFIX, as a packager expects:
 #
 #   $PREFIX/sbin/certdeployd
-#   $PREFIX/bin/certdeploy-agent, certdeploy-mockca (and certdeployctl once built)
+#   $PREFIX/bin/certdeploy-agent, certdeploy-mockca, certdeployctl
 #   $PREFIX/share/certdeploy/web-ui/          the dashboard (the unit's CERTDEPLOY_WEB_DIR)
 #   $PREFIX/share/man/man1, man8              the man pages
 #   $UNITDIR (default $PREFIX/lib/systemd/system)
@@ -37,8 +37,7 @@ fi
 
 case "$PREFIX" in /*) ;; *) die "PREFIX must be an absolute path, not '$PREFIX'" ;; esac
 
-bins=(certdeploy-agent certdeploy-mockca)
-[ -x "$BUILD/certdeployctl" ] && bins+=(certdeployctl)
+bins=(certdeploy-agent certdeploy-mockca certdeployctl)
 for b in certdeployd "${bins[@]}"; do
   [ -x "$BUILD/$b" ] || die "$BUILD/$b is not built: run 'make install', which builds first"
 done

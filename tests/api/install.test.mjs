@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILD = resolve(ROOT, process.env.CERTDEPLOY_BUILD || 'build');
-const PROGRAMS = { certdeployd: 'sbin', 'certdeploy-agent': 'bin', 'certdeploy-mockca': 'bin' };
+const PROGRAMS = { certdeployd: 'sbin', 'certdeploy-agent': 'bin', 'certdeploy-mockca': 'bin', certdeployctl: 'bin' };
 
 let work;
 
@@ -54,7 +54,7 @@ test('make install with DESTDIR stages the layout, with paths naming PREFIX only
     assert.ok(statSync(path).mode & 0o111, `${path} is not executable`);
   }
   assert.ok(files.includes('usr/share/certdeploy/web-ui/index.html'), files.join('\n'));
-  for (const page of ['man8/certdeployd.8', 'man1/certdeploy-agent.1', 'man1/certdeploy-mockca.1']) {
+  for (const page of ['man8/certdeployd.8', 'man1/certdeploy-agent.1', 'man1/certdeploy-mockca.1', 'man1/certdeployctl.1']) {
     assert.ok(files.includes(`usr/share/man/${page}`), `no man page ${page}:\n${files.join('\n')}`);
   }
   for (const unit of ['certdeployd.service', 'certdeploy-agent.service', 'certdeploy-agent.timer']) {

@@ -26,6 +26,7 @@ const PAGES = [
   { name: 'certdeployd', section: '8' },
   { name: 'certdeploy-agent', section: '1' },
   { name: 'certdeploy-mockca', section: '1' },
+  { name: 'certdeployctl', section: '1' },
 ];
 
 const pagePath = (p) => join(MAN, `${p.name}.${p.section}`);

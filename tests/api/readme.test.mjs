@@ -136,6 +136,7 @@ test('the quick start\'s device block runs as written: verified, then a sticky f
     assert.match(r.stdout, /"verified":1/, `the status after the first check-in is not verified:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /checkin exited 1/, `the check-in after the refused resend did not exit 1:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stderr, /Seat limit reached/, `the agent did not print the CA's refusal:\n${r.stderr}`);
+    assert.match(r.stdout, /gate exited 1/, `certdeployctl's --fail-on gate did not exit 1:\n${r.stdout}\n${r.stderr}`);
     const last = r.stdout.trim().split('\n').at(-1);
     assert.match(last, /"failed":1/, `the last status is not failed:\n${r.stdout}`);
   }

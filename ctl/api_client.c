@@ -1,0 +1,272 @@
+/* api_client.c: REST API requests over HTTPS with libcurl, one kept-alive
+ * handle, the token wiped wherever it was copied. */
+#include "api_client.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "ctl.h"
+#include "json_wipe.h"
+#include "version.h"
+
+/* A page of 100 devices is some 40 KiB; leave room, but stay bounded. */
+#define MAX_REPLY_BYTES (16 * 1024 * 1024)
+#define MAX_CONNECT_SECONDS 10L
+
+struct api_client {
+  CURL *curl;                   /* one easy handle: its connection is reused */
+  char *base_url;               /* without a trailing '/' */
+  char *token;                  /* the API token; wiped before free */
+  char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail for the last failure */
+  char *reply;                  /* reply body being received */
+  size_t reply_len;
+  size_t reply_cap;
+  int reply_too_big; /* the server sent more than MAX_REPLY_BYTES */
+};
+
+/* Zeroes the reply buffer: a later command (scep-challenge) gets secrets. */
+static void reply_wipe(api_client *c) {
+  if (c->reply != NULL)
+    crypto_cleanse(c->reply, c->reply_cap);
+  c->reply_len = 0;
+  c->reply_too_big = 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
+  api_client *c = userdata;
+  size_t n = size * nmemb;
+  if (n > MAX_REPLY_BYTES - c->reply_len) {
+    c->reply_too_big = 1;
+    return 0;
+  }
+  if (c->reply_len + n + 1 > c->reply_cap) {
+    size_t cap = c->reply_cap < 4096 ? 4096 : c->reply_cap;
+    while (cap < c->reply_len + n + 1)
+      cap *= 2;
+    /* Grow by copy so the old block can be wiped before it is freed. */
+    char *grown = malloc(cap);
+    if (grown == NULL)
+      return 0;
+    if (c->reply != NULL) {
+      memcpy(grown, c->reply, c->reply_len);
+      crypto_cleanse(c->reply, c->reply_cap);
+      free(c->reply);
+    }
+    c->reply = grown;
+    c->reply_cap = cap;
+  }
+  memcpy(c->reply + c->reply_len, data, n);
+  c->reply_len += n;
+  c->reply[c->reply_len] = '\0';
+  return n;
+}
+
+static int setup_handle(api_client *c, const api_client_options *opts, char **err) {
+  CURL *h = c->curl;
+  CURLcode rc = CURLE_OK;
+  long connect_timeout =
+      opts->timeout_seconds < MAX_CONNECT_SECONDS ? opts->timeout_seconds : MAX_CONNECT_SECONDS;
+
+/* Each option is set only while the previous ones succeeded. */
+#define SET(opt, val)                                                                              \
+  do {                                                                                             \
+    if (rc == CURLE_OK)                                                                            \
+      rc = curl_easy_setopt(h, opt, val);                                                          \
+  } while (0)
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_PROTOCOLS_STR, "https");
+  SET(CURLOPT_USERAGENT, "certdeployctl/" CERTDEPLOY_VERSION);
+  SET(CURLOPT_ERRORBUFFER, c->errbuf);
+  SET(CURLOPT_TIMEOUT, opts->timeout_seconds);
+  SET(CURLOPT_CONNECTTIMEOUT, connect_timeout);
+  SET(CURLOPT_WRITEFUNCTION, on_body);
+  SET(CURLOPT_WRITEDATA, c);
+  if (opts->insecure) {
+    SET(CURLOPT_SSL_VERIFYPEER, 0L);
+    SET(CURLOPT_SSL_VERIFYHOST, 0L);
+  } else if (opts->ca_file != NULL) {
+    /* Trust this file alone, not the system store as well. */
+    SET(CURLOPT_CAINFO, opts->ca_file);
+    SET(CURLOPT_CAPATH, NULL);
+  }
+#undef SET
+  if (rc != CURLE_OK)
+    return ctl_fail(err, "cannot configure libcurl: %s", curl_easy_strerror(rc));
+  return 0;
+}
+
+api_client *api_client_new(const api_client_options *opts, char **err) {
+  api_client *c = NULL;
+  size_t len = strlen(opts->base_url);
+
+  if (strncmp(opts->base_url, "https://", 8) != 0 || len <= 8) {
+    ctl_fail(err, "--server must be an https:// URL, got \"%s\"", opts->base_url);
+    goto fail;
+  }
+  if (opts->ca_file != NULL && access(opts->ca_file, R_OK) != 0) {
+    ctl_fail(err, "cannot read --ca-file %s; give the PEM of the CA that signed the server",
+             opts->ca_file);
+    goto fail;
+  }
+  while (len > 8 && opts->base_url[len - 1] == '/')
+    len--;
+  c = calloc(1, sizeof(*c));
+  if (c == NULL || (c->base_url = strndup(opts->base_url, len)) == NULL ||
+      (c->token = strdup(opts->token)) == NULL) {
+    ctl_fail(err, "out of memory");
+    goto fail;
+  }
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    ctl_fail(err, "cannot initialise libcurl");
+    goto fail;
+  }
+  c->curl = curl_easy_init();
+  if (c->curl == NULL) {
+    curl_global_cleanup();
+    ctl_fail(err, "cannot initialise libcurl");
+    goto fail;
+  }
+  if (setup_handle(c, opts, err) != 0)
+    goto fail;
+  return c;
+fail:
+  api_client_free(&c);
+  return NULL;
+}
+
+const char *api_client_base_url(const api_client *c) {
+  return c->base_url;
+}
+
+/* A one-line reason for a failed transfer, with a hint at what to do. */
+static int transfer_failure(api_client *c, const char *url, CURLcode rc, char **err) {
+  const char *detail = c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc);
+  switch (rc) {
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CACERT_BADFILE:
+    return ctl_fail(err,
+                    "cannot verify the TLS certificate of %s (%s); pass the CA that signed it "
+                    "with --ca-file",
+                    c->base_url, detail);
+  case CURLE_OPERATION_TIMEDOUT:
+    return ctl_fail(err, "no answer from %s in time (%s); check the server or raise --timeout", url,
+                    detail);
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_COULDNT_RESOLVE_HOST:
+    return ctl_fail(err, "cannot connect to %s (%s); check --server and that the server runs",
+                    c->base_url, detail);
+  case CURLE_WRITE_ERROR:
+    if (c->reply_too_big)
+      return ctl_fail(err, "the reply from %s is larger than %d bytes", url, MAX_REPLY_BYTES);
+    return ctl_fail(err, "out of memory reading the reply from %s", url);
+  default:
+    return ctl_fail(err, "request to %s failed: %s", url, detail);
+  }
+}
+
+/* Wipes every header line (one holds the token), then frees the list. */
+static void free_headers(struct curl_slist *list) {
+  for (struct curl_slist *h = list; h != NULL; h = h->next)
+    crypto_cleanse(h->data, strlen(h->data));
+  curl_slist_free_all(list);
+}
+
+/* Builds the request headers; free them with free_headers. NULL when out
+ * of memory. */
+static struct curl_slist *make_headers(const api_client *c, int with_body) {
+  struct curl_slist *list = NULL;
+  struct curl_slist *next = NULL;
+  char *bearer = ctl_format("Authorization: Bearer %s", c->token);
+  const char *lines[] = {"Accept: application/json", "Expect:", bearer,
+                         with_body ? "Content-Type: application/json" : NULL};
+  if (bearer == NULL)
+    goto fail;
+  for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+    if (lines[i] == NULL)
+      continue;
+    next = curl_slist_append(list, lines[i]);
+    if (next == NULL)
+      goto fail;
+    list = next;
+  }
+  crypto_free_secret(bearer);
+  return list;
+fail:
+  crypto_free_secret(bearer);
+  free_headers(list);
+  return NULL;
+}
+
+/* Sets the method and body of the next transfer. */
+static CURLcode set_method(CURL *h, const char *method, const char *text) {
+  if (strcmp(method, "GET") == 0)
+    return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  CURLcode cr = curl_easy_setopt(h, CURLOPT_POSTFIELDS, text != NULL ? text : "");
+  if (cr == CURLE_OK)
+    cr = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                          (curl_off_t)(text != NULL ? strlen(text) : 0));
+  if (cr == CURLE_OK && strcmp(method, "POST") != 0)
+    cr = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+  return cr;
+}
+
+int api_client_request(api_client *c, const char *method, const char *path, const json_t *body,
+                       long *status, json_t **reply, char **err) {
+  int rc = -1;
+  char *url = ctl_format("%s%s", c->base_url, path);
+  char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+  struct curl_slist *headers = make_headers(c, body != NULL);
+  CURLcode cr = CURLE_OK;
+
+  *reply = NULL;
+  *status = 0;
+  if (url == NULL || (body != NULL && text == NULL) || headers == NULL) {
+    ctl_fail(err, "out of memory");
+    goto out;
+  }
+  reply_wipe(c);
+  c->errbuf[0] = '\0';
+  cr = curl_easy_setopt(c->curl, CURLOPT_URL, url);
+  if (cr == CURLE_OK)
+    cr = curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+  if (cr == CURLE_OK)
+    cr = set_method(c->curl, method, text);
+  if (cr == CURLE_OK)
+    cr = curl_easy_perform(c->curl);
+  if (cr != CURLE_OK) {
+    transfer_failure(c, url, cr, err);
+    goto out;
+  }
+  curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+  if (c->reply_len > 0)
+    *reply = json_loadb(c->reply, c->reply_len, JSON_REJECT_DUPLICATES, NULL);
+  rc = 0;
+out:
+  /* The handle outlives these buffers; drop its pointers to them. */
+  curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
+  curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, NULL);
+  reply_wipe(c);
+  free_headers(headers);
+  json_wipe_free(text);
+  free(url);
+  return rc;
+}
+
+void api_client_free(api_client **c) {
+  if (c == NULL || *c == NULL)
+    return;
+  if ((*c)->curl != NULL) {
+    curl_easy_cleanup((*c)->curl);
+    curl_global_cleanup();
+  }
+  reply_wipe(*c);
+  free((*c)->reply);
+  crypto_free_secret((*c)->token);
+  free((*c)->base_url);
+  free(*c);
+  *c = NULL;
+}
