@@ -1,7 +1,7 @@
 # certdeploy build. `make` builds the three binaries into build/;
 # `make SANITIZE=1` builds the same with ASan+UBSan into build/sanitize/;
 # `make DEVELOPER=1` turns warnings into errors (tests and CI build so).
-# `make run`, `make test`, `make bench`, `make install`, `make fuzz`: see README.md.
+# `make run`, `make test`, `make check`, `make bench`, `make install`, `make fuzz`: see README.md.
 # The targets that install packages first (run, test, bench, install) build
 # in a second make, so that pkg-config is asked only once the -dev packages
 # are there.
@@ -24,7 +24,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-        -Wvla -Wwrite-strings -Wformat=2 -Wno-format-nonliteral
+        -Wvla -Wwrite-strings -Wformat=2
 ifeq ($(DEVELOPER),1)
 WARN += -Werror
 endif
@@ -56,7 +56,7 @@ CTL_OBJ := $(call obj,$(CTL_SRC))
 BINS := $(BUILD)/certdeployd $(BUILD)/certdeploy-mockca $(BUILD)/certdeploy-agent \
         $(BUILD)/certdeployctl
 
-.PHONY: all tests clean run test deps format fuzz bench install check-libs
+.PHONY: all tests clean run test check deps format fuzz bench install check-libs
 all: $(BINS)
 tests: $(UNIT_TESTS) $(DB_TESTS) $(INTEGRATION_TESTS)
 
@@ -111,6 +111,11 @@ run:
 test:
 	@bash scripts/install-deps.sh test
 	@bash tests/run.sh
+
+# clang-format, banned functions, gcc and clang builds, eslint: see scripts/check.sh.
+check:
+	@bash scripts/install-deps.sh test
+	@bash scripts/check.sh
 
 # libFuzzer harnesses (clang): FUZZ_SECONDS per target (default 60); see tests/fuzz/.
 fuzz:

@@ -22,12 +22,12 @@ RUN_PACKAGES=(
   postgresql postgresql-client
   openssl curl ca-certificates procps python3
 )
-# clang + its runtime: the fuzz layer and `CC=clang`; systemd: systemd-analyze
-# verify of the units (which asks man-db for their man pages); groff-base:
-# the man page test; prometheus: promtool for the metrics test; chromium:
-# the browser layer.
+# clang + its runtime: the fuzz layer and `CC=clang`; clang-format: `make
+# check`; systemd: systemd-analyze verify of the units (which asks man-db
+# for their man pages); groff-base: the man page test; prometheus: promtool
+# for the metrics test; chromium: the browser layer.
 TEST_PACKAGES=(
-  libcmocka-dev clang libclang-rt-dev valgrind
+  libcmocka-dev clang libclang-rt-dev clang-format valgrind
   nodejs npm chromium fonts-dejavu-core
   prometheus iproute2 systemd groff-base man-db
 )
@@ -102,14 +102,15 @@ fi
 
 # The test layer's node packages: the browser tests drive Debian's chromium
 # through playwright-core, which must never download a browser of its own;
-# the OpenAPI contract test needs ajv, ajv-formats, yaml and @redocly/cli.
+# the OpenAPI contract test needs ajv, ajv-formats, yaml and @redocly/cli;
+# `make check` needs eslint.
 if [ "$layer" = test ]; then
   npm_missing=0
-  for m in playwright-core ajv ajv-formats yaml @redocly/cli; do
+  for m in playwright-core ajv ajv-formats yaml @redocly/cli eslint; do
     [ -d "node_modules/$m" ] || npm_missing=1
   done
   if [ "$npm_missing" -eq 1 ]; then
-    echo "install-deps: npm ci (playwright-core, ajv, ajv-formats, yaml, @redocly/cli)" >&2
+    echo "install-deps: npm ci (playwright-core, ajv, ajv-formats, yaml, @redocly/cli, eslint)" >&2
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
   fi
 fi

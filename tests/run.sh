@@ -4,22 +4,25 @@
 #   tests/run.sh                  everything (what `make test` and CI run)
 #   tests/run.sh unit api ...     only these layers
 #
-# Layers: unit (cmocka, no DB), db (cmocka on the throwaway cluster),
+# Layers: check (scripts/check.sh: clang-format, the banned functions of
+# scripts/banned.txt, the gcc and clang builds, eslint; one test per check),
+# unit (cmocka, no DB), db (cmocka on the throwaway cluster),
 # integration (C against the real mock CA), fuzz (each libFuzzer harness of
 # tests/fuzz/ for FUZZ_SECONDS, default 10, from its seeds; one test per
 # target), api (node: real server over
 # TLS, mock CA, agent), browser (the dashboard in Debian's Chromium through
 # playwright-core, against the same real stack), and the same
 # unit/integration/db/api layers again on the ASan+UBSan build (unit-san,
-# integration-san, db-san, api-san), and valgrind (most API tests with
-# certdeployd under memcheck: no error, no definite or indirect leak).
+# integration-san, db-san, api-san), and valgrind (every API test file
+# that valgrind_excluded does not name, with certdeployd under memcheck: no
+# error, no definite or indirect leak).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 layers=("$@")
-[ ${#layers[@]} -eq 0 ] && layers=(unit db integration fuzz api browser unit-san integration-san db-san api-san valgrind)
+[ ${#layers[@]} -eq 0 ] && layers=(check unit db integration fuzz api browser unit-san integration-san db-san api-san valgrind)
 
 want_san=0
 for l in "${layers[@]}"; do case "$l" in *-san) want_san=1 ;; esac; done
@@ -99,6 +102,23 @@ run_node() {
   fi
 }
 
+# Runs each check of scripts/check.sh; each counts as one test.
+run_check() {
+  local c log
+  for c in $(bash scripts/check.sh --list); do
+    log="$WORK/check.$c.log"
+    if bash scripts/check.sh "$c" >"$log" 2>&1; then
+      passed=$((passed + 1))
+      printf '%-8s %-40s %3d passed, %d failed\n' check "$c" 1 0
+    else
+      failed=$((failed + 1))
+      failures+=("check $c")
+      printf '%-8s %-40s %3d passed, %d failed\n' check "$c" 0 1
+      head -60 "$log" | sed 's/^/    /'
+    fi
+  done
+}
+
 # Builds the fuzz harnesses, then runs each for a short bounded time on a
 # copy of its seeds under $WORK (the repository's corpus is never written);
 # each target counts as one test.
@@ -133,33 +153,73 @@ run_fuzz() {
 # so every database a test creates starts with 16 keys (sticky_random: 64) in
 # its key pool, made natively by the test process and sealed under the
 # server's master key (CERTDEPLOY_TEST_SEED_KEYS, tests/api/lib/server.mjs);
-# the server takes them through its own code. Left out: ca_faults, process_faults, multi_instance
-# and pg_restart (their 1-3 s CA timeouts and leases, kill -9, SIGSTOP and
-# storms measure timing, which memcheck's 20-50x slowdown breaks) and mockca
-# (no certdeployd). sticky_random runs 150 events instead of 2000, and
+# the server takes them through its own code.
+#
+# Every tests/api/*.test.mjs runs here unless valgrind_excluded names it with
+# the reason; a new test file is memory-checked without being listed.
+# "timing": 1-3 s CA timeouts and leases, kill -9, SIGSTOP and storms
+# measure time, which memcheck's 20-50x slowdown breaks. "no certdeployd":
+# nothing to check. "not wrapped": it starts certdeployd itself, not through
+# tests/api/lib/server.mjs and its CERTDEPLOY_SERVER_WRAPPER.
+declare -A valgrind_excluded=(
+  [ca_faults]="timing: 1-3 s CA timeouts and Retry-After against leases"
+  [process_faults]="timing: kill -9 and SIGSTOP against leases and deadlines"
+  [multi_instance]="timing: leases and claim storms between instances"
+  [pg_restart]="timing: PostgreSQL restarts against reconnect deadlines"
+  [mockca]="no certdeployd"
+  [install]="no certdeployd: make install into a staging root, systemd-analyze"
+  [manpages]="no certdeployd: the man pages and --help"
+  [readme]="not wrapped: starts certdeployd through scripts/run.sh"
+)
+# Files with arguments of their own (NAME=value environment words, then
+# node's arguments): sticky_random runs 150 events instead of 2000, and
 # bad_input all but its two categories of near-1-MiB bodies (90 s of CPU
 # under memcheck; the 413 path is still covered by the api-san layer).
+declare -A valgrind_special=(
+  [bad_input]="--test-name-pattern=^(?!empty.and.over-long|bodies.over.1.MiB)"
+  [sticky_random]="CERTDEPLOY_RANDOM_EVENTS=150 CERTDEPLOY_TEST_SEED_KEYS=64"
+)
+# The long files, longest first, each in a node process of its own; every
+# other file goes three to a process (--test-concurrency=3) after them.
+valgrind_long=(bad_input sticky_random security webhook state_rows lifecycle openapi metrics)
+
 run_valgrind() {
-  local vdir="$WORK/valgrind" started=$SECONDS p=0 f=0 i
+  local vdir="$WORK/valgrind" started=$SECONDS p=0 f=0 i name file
   if ! command -v valgrind >/dev/null; then
     echo "valgrind is not installed"; failed=$((failed + 1)); failures+=("valgrind missing"); return
   fi
   mkdir -p "$vdir"
   local wrapper="valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect"
   wrapper+=" --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --num-callers=30 --log-file=$vdir/vg.%p.log"
+  # a name in the lists above without its file is a stale entry: say so
+  local stale=()
+  for name in "${!valgrind_excluded[@]}" "${!valgrind_special[@]}" "${valgrind_long[@]}"; do
+    [ -e "tests/api/$name.test.mjs" ] || stale+=("$name")
+  done
   # each run: NAME=value environment words, then node's arguments
-  local runs=(
-    "--test-name-pattern=^(?!empty.and.over-long|bodies.over.1.MiB) tests/api/bad_input.test.mjs"
-    "CERTDEPLOY_RANDOM_EVENTS=150 CERTDEPLOY_TEST_SEED_KEYS=64 tests/api/sticky_random.test.mjs"
-    "tests/api/security.test.mjs"
-    "tests/api/webhook.test.mjs"
-    "tests/api/state_rows.test.mjs"
-    "tests/api/lifecycle.test.mjs"
-    "tests/api/openapi.test.mjs"
-    "tests/api/metrics.test.mjs"
-    "--test-concurrency=3 tests/api/admin_reads.test.mjs tests/api/cas_profiles.test.mjs tests/api/audit.test.mjs"
-    "--test-concurrency=3 tests/api/foundation.test.mjs tests/api/ratelimit.test.mjs tests/api/agent.test.mjs"
-  )
+  local runs=() group=() nfiles=0
+  for name in "${valgrind_long[@]}"; do
+    file="tests/api/$name.test.mjs"
+    [ -e "$file" ] && [ -z "${valgrind_excluded[$name]+x}" ] || continue
+    runs+=("${valgrind_special[$name]:-} $file")
+    nfiles=$((nfiles + 1))
+  done
+  for file in tests/api/*.test.mjs; do
+    name=$(basename "$file" .test.mjs)
+    [ -n "${valgrind_excluded[$name]+x}" ] && continue
+    case " ${valgrind_long[*]} " in *" $name "*) continue ;; esac
+    nfiles=$((nfiles + 1))
+    if [ -n "${valgrind_special[$name]+x}" ]; then
+      runs+=("${valgrind_special[$name]} $file")
+      continue
+    fi
+    group+=("$file")
+    if [ ${#group[@]} -eq 3 ]; then
+      runs+=("--test-concurrency=3 ${group[*]}")
+      group=()
+    fi
+  done
+  [ ${#group[@]} -gt 0 ] && runs+=("--test-concurrency=3 ${group[*]}")
   for i in "${!runs[@]}"; do
     while [ "$(jobs -rp | wc -l)" -ge 3 ]; do wait -n; done
     local envs=() args=() w
@@ -190,7 +250,11 @@ run_valgrind() {
   definite=$(cat "$vdir"/vg.*.log 2>/dev/null | grep -Eo 'definitely lost: [0-9,]+' | tr -d , | awk '{s+=$NF} END {print s+0}')
   indirect=$(cat "$vdir"/vg.*.log 2>/dev/null | grep -Eo 'indirectly lost: [0-9,]+' | tr -d , | awk '{s+=$NF} END {print s+0}')
   unfinished=$(grep -L 'ERROR SUMMARY' "$vdir"/vg.*.log 2>/dev/null | wc -l)
-  echo "valgrind: $logs servers under memcheck: $errors errors, $definite bytes definitely and $indirect indirectly lost, $unfinished without a summary ($((SECONDS - started)) s)"
+  echo "valgrind: $nfiles test files, $logs servers under memcheck: $errors errors, $definite bytes definitely and $indirect indirectly lost, $unfinished without a summary ($((SECONDS - started)) s)"
+  if [ ${#stale[@]} -gt 0 ]; then
+    f=$((f + 1))
+    echo "    valgrind: no tests/api file for ${stale[*]}: remove them from valgrind_excluded, valgrind_special or valgrind_long in tests/run.sh"
+  fi
   if [ "$logs" -eq 0 ] || [ "$errors" -ne 0 ] || [ "$definite" -ne 0 ] || [ "$indirect" -ne 0 ] || [ "$unfinished" -ne 0 ]; then
     f=$((f + 1))
     grep -l -E 'ERROR SUMMARY: [1-9]|(definitely|indirectly) lost: [1-9]' "$vdir"/vg.*.log 2>/dev/null | head -3 | xargs -r tail -n 60 | sed 's/^/    /'
@@ -214,6 +278,7 @@ for layer in "${layers[@]}"; do
       [ -x "$bin" ] && run_cmocka "$bin" "$layer" build/sanitize
     done
     ;;
+  check) run_check ;;
   fuzz) run_fuzz ;;
   api) run_node build api ;;
   api-san) NODE_TEST_CONCURRENCY=1 run_node build/sanitize api-san ;;

@@ -149,7 +149,6 @@ async function runCases(cases) {
 
 // ---- the route table ---------------------------------------------------------
 
-const UUIDISH = /^\{(\w+)\}$/;
 const sha = (s) => s.repeat(64 / s.length);
 
 // A field: its place in the body ("installed[0].sha256" → installed, 0, sha256),

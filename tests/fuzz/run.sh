@@ -35,7 +35,7 @@ TARGETS=(fuzz_json_body fuzz_csr fuzz_cert fuzz_ca_reply fuzz_template fuzz_curs
 # coverage instrumentation (fuzzer-no-link), harnesses link libFuzzer's main.
 PKGS="libmicrohttpd libpq jansson libcurl openssl"
 WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wwrite-strings
-      -Wformat=2 -Wno-format-nonliteral"
+      -Wformat=2"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g $WARN $SAN -Ilib -Iserver -I$OUT/gen
         $(pkg-config --cflags $PKGS)"

@@ -14,6 +14,6 @@ export function secretsView(root) {
     deleteMessage: 'Devices can no longer enroll with it. Devices already enrolled keep working.',
     fields: [{ name: 'name', label: 'Name', required: true, hint: 'Where it is used, e.g. "laptops 2025".' }],
     body: (v) => ({ name: v.name }),
-    afterCreate: (c) => `Enroll a device: certdeploy-agent --server ${location.origin} --state-dir DIR enroll --enroll-secret <secret> --serial <serial>`,
+    afterCreate: () => `Enroll a device: certdeploy-agent --server ${location.origin} --state-dir DIR enroll --enroll-secret <secret> --serial <serial>`,
   });
 }
