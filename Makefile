@@ -1,4 +1,4 @@
-# certdeploy build. `make` builds the three binaries into build/;
+# certdeploy build. `make` builds the four programs into build/;
 # `make SANITIZE=1` builds the same with ASan+UBSan into build/sanitize/;
 # `make DEVELOPER=1` turns warnings into errors (tests and CI build so).
 # `make run`, `make test`, `make check`, `make bench`, `make install`, `make fuzz`: see README.md.
@@ -136,7 +136,7 @@ install:
 	@BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh
 
 format:
-	clang-format -i lib/*.[ch] server/*.[ch] mockca/*.[ch] agent/*.[ch] tests/*/*.c
+	clang-format -i lib/*.[ch] server/*.[ch] mockca/*.[ch] agent/*.[ch] ctl/*.[ch] tests/*/*.c
 
 clean:
 	rm -rf build

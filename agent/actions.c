@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_error.h"
+#include "fail.h"
 #include "crypto.h"
 #include "install.h"
 
@@ -22,7 +22,7 @@ static int device_post(action_context *ctx, const char *path, const json_t *body
     goto out;
   if (status < 200 || status > 299) {
     char *what = http_error_describe(status, reply);
-    agent_fail(err, "%s", what != NULL ? what : "out of memory");
+    fail_set(err, "%s", what != NULL ? what : "out of memory");
     free(what);
     goto out;
   }
@@ -53,22 +53,22 @@ action_result action_submit_csr(action_context *ctx, const char *profile_id, lon
     goto out;
   }
   if (cn == NULL || cn[0] == '\0') {
-    agent_fail(&err, "the server asked for a CSR without a common_name");
+    fail_set(&err, "the server asked for a CSR without a common_name");
     goto out;
   }
   if (pending_key_make_csr(ctx->opts->state_dir, profile_id, generation, ctx->opts->key_type, cn,
                            &csr, &reused, &err) != 0)
     goto out;
   body = json_pack("{s:I, s:s}", "generation", (json_int_t)generation, "csr", csr);
-  path = agent_format("/device/v1/profiles/%s/csr", profile_id);
+  path = fail_format("/device/v1/profiles/%s/csr", profile_id);
   if (body == NULL || path == NULL) {
-    agent_fail(&err, "out of memory");
+    fail_set(&err, "out of memory");
     goto out;
   }
   if (device_post(ctx, path, body, &err) != 0)
     goto out;
   if (json_object_set_new(ctx->submitted, profile_id, json_integer(generation)) != 0) {
-    agent_fail(&err, "out of memory");
+    fail_set(&err, "out of memory");
     goto out;
   }
   printf("profile %s: csr submitted for generation %lld (CN=%s, %s key%s)\n", profile_id,
@@ -92,7 +92,7 @@ static int post_ack(action_context *ctx, const char *profile_id, long long gener
                     const char *sha256, const char *detail, char **err) {
   int rc = -1;
   json_t *body = NULL;
-  char *path = agent_format("/device/v1/profiles/%s/ack", profile_id);
+  char *path = fail_format("/device/v1/profiles/%s/ack", profile_id);
   if (sha256 != NULL)
     body = json_pack("{s:I, s:s, s:s}", "generation", (json_int_t)generation, "result", "installed",
                      "sha256", sha256);
@@ -100,7 +100,7 @@ static int post_ack(action_context *ctx, const char *profile_id, long long gener
     body = json_pack("{s:I, s:s, s:s}", "generation", (json_int_t)generation, "result", "error",
                      "detail", detail);
   if (body == NULL || path == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   rc = device_post(ctx, path, body, err);
@@ -124,7 +124,7 @@ action_result action_install(action_context *ctx, const char *profile_id, long l
   };
 
   if (ctx->opts->fail_install != NULL && strcmp(ctx->opts->fail_install, profile_id) == 0)
-    agent_fail(&detail, SIMULATED_FAILURE);
+    fail_set(&detail, SIMULATED_FAILURE);
   else if (install_profile(ctx->opts->state_dir, profile_id, &m, sha256, &detail) == 0)
     result = ACTION_CHANGED;
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_error.h"
+#include "fail.h"
 #include "crypto.h"
 #include "fsutil.h"
 #include "json_wipe.h"
@@ -24,13 +24,13 @@ int agent_device_save(const char *state_dir, const agent_device *dev, char **err
       json_pack("{s:s?, s:s, s:s, s:s?, s:s?}", "server", dev->server, "device_id", dev->device_id,
                 "device_token", dev->device_token, "serial", dev->serial, "name", dev->name);
   if (doc == NULL) {
-    agent_fail(err, "cannot encode %s (device id or token missing)", DEVICE_FILE);
+    fail_set(err, "cannot encode %s (device id or token missing)", DEVICE_FILE);
     goto out;
   }
   text = json_dumps(doc, JSON_INDENT(2));
   path = fs_join(state_dir, DEVICE_FILE);
   if (text == NULL || path == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   if (fs_mkdirs_private(state_dir, err) != 0)
@@ -50,14 +50,14 @@ static int dup_field(json_t *doc, const char *key, int required, char **out, con
   json_t *v = json_object_get(doc, key);
   if (v == NULL || json_is_null(v)) {
     if (required)
-      return agent_fail(err, "%s has no \"%s\"; enroll again", path, key);
+      return fail_set(err, "%s has no \"%s\"; enroll again", path, key);
     return 0;
   }
   if (!json_is_string(v) || (required && json_string_length(v) == 0))
-    return agent_fail(err, "%s: \"%s\" is not a usable string; enroll again", path, key);
+    return fail_set(err, "%s: \"%s\" is not a usable string; enroll again", path, key);
   *out = strdup(json_string_value(v));
   if (*out == NULL)
-    return agent_fail(err, "out of memory");
+    return fail_set(err, "out of memory");
   return 0;
 }
 
@@ -70,7 +70,7 @@ int agent_device_load(const char *state_dir, agent_device *dev, char **err) {
 
   memset(dev, 0, sizeof(*dev));
   if (path == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   rc = fs_read_file(path, MAX_DEVICE_FILE, &text, NULL, err);
@@ -79,8 +79,8 @@ int agent_device_load(const char *state_dir, agent_device *dev, char **err) {
   rc = -1;
   doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
   if (!json_is_object(doc)) {
-    agent_fail(err, "%s is not a JSON object (%s); enroll again", path,
-               doc == NULL ? jerr.text : "wrong type");
+    fail_set(err, "%s is not a JSON object (%s); enroll again", path,
+             doc == NULL ? jerr.text : "wrong type");
     goto out;
   }
   if (dup_field(doc, "device_id", 1, &dev->device_id, path, err) != 0 ||
@@ -129,14 +129,14 @@ char *agent_profile_path(const char *state_dir, const char *profile_id, const ch
   while (dl > 1 && state_dir[dl - 1] == '/')
     dl--;
   if (file == NULL)
-    return agent_format("%.*s/profiles/%s", (int)dl, state_dir, profile_id);
-  return agent_format("%.*s/profiles/%s/%s", (int)dl, state_dir, profile_id, file);
+    return fail_format("%.*s/profiles/%s", (int)dl, state_dir, profile_id);
+  return fail_format("%.*s/profiles/%s/%s", (int)dl, state_dir, profile_id, file);
 }
 
 int agent_profile_dir_ensure(const char *state_dir, const char *profile_id, char **err) {
   char *dir = agent_profile_path(state_dir, profile_id, NULL);
   if (dir == NULL)
-    return agent_fail(err, "out of memory");
+    return fail_set(err, "out of memory");
   int rc = fs_mkdirs_private(dir, err);
   free(dir);
   return rc;
@@ -151,14 +151,14 @@ static int inventory_add(const char *state_dir, const char *id, json_t *installe
   crypto_cert_info info;
   char *path = agent_profile_path(state_dir, id, "cert.pem");
   if (path == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   int r = fs_read_file(path, MAX_CERT_FILE, &text, NULL, &cert_err);
   if (r == 0 && crypto_cert_parse(text, &info, &cert_err) == 0) {
     json_t *item = json_pack("{s:s, s:s}", "profile_id", id, "sha256", info.sha256);
     if (item == NULL || json_array_append_new(installed, item) != 0) {
-      agent_fail(err, "out of memory");
+      fail_set(err, "out of memory");
       goto out;
     }
   } else if (r != 1) {
@@ -182,7 +182,7 @@ int agent_inventory_build(const char *state_dir, json_t **installed, char **err)
 
   *installed = NULL;
   if (list == NULL || dir == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   count = scandir(dir, &names, NULL, alphasort);
@@ -192,7 +192,7 @@ int agent_inventory_build(const char *state_dir, json_t **installed, char **err)
       rc = 0;
       goto done;
     }
-    agent_fail(err, "cannot list %s: %s", dir, strerror(errno));
+    fail_set(err, "cannot list %s: %s", dir, strerror(errno));
     goto out;
   }
   for (int i = 0; i < count; i++) {

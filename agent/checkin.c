@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "actions.h"
-#include "agent_error.h"
+#include "fail.h"
 
 #define MAX_ROUNDS 3
 
@@ -28,13 +28,13 @@ static checkin_status refused(long status, const json_t *reply, char **err) {
   const char *w = what != NULL ? what : "out of memory";
   checkin_status st = CHECKIN_FATAL;
   if (status == 401 || status == 403)
-    agent_fail(err, "the server refused the device token (%s); enroll again", w);
+    fail_set(err, "the server refused the device token (%s); enroll again", w);
   else if (status >= 500 || status == 408 || status == 429) {
-    agent_fail(err, "check-in failed (%s)", w);
+    fail_set(err, "check-in failed (%s)", w);
     st = CHECKIN_TRANSIENT;
   } else
-    agent_fail(err, "check-in refused (%s); is --server a certdeploy server of a matching version?",
-               w);
+    fail_set(err, "check-in refused (%s); is --server a certdeploy server of a matching version?",
+             w);
   free(what);
   return st;
 }
@@ -61,7 +61,7 @@ static int summarize_entry(checkin_profile *p, size_t index, const json_t *entry
   const char *action = json_string_value(json_object_get(entry, "action"));
   const char *status = json_string_value(json_object_get(entry, "status"));
   const char *detail = json_string_value(json_object_get(entry, "detail"));
-  p->profile_id = id != NULL ? strdup(id) : agent_format("profiles[%zu]", index);
+  p->profile_id = id != NULL ? strdup(id) : fail_format("profiles[%zu]", index);
   p->action = strdup(action != NULL ? action : "");
   p->status = status != NULL ? strdup(status) : NULL;
   p->detail = strdup(detail != NULL ? detail : "");
@@ -126,7 +126,7 @@ static checkin_status one_round(action_context *ctx, run_counts *counts, int *ch
   body = json_pack("{s:o}", "installed", inventory);
   inventory = NULL; /* "o" stole the reference, even on failure */
   if (body == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   if (http_client_post_json(ctx->http, "/device/v1/checkin", ctx->dev->device_token, body, &status,
@@ -138,19 +138,19 @@ static checkin_status one_round(action_context *ctx, run_counts *counts, int *ch
   }
   json_t *profiles = json_object_get(reply, "profiles");
   if (!json_is_array(profiles)) {
-    agent_fail(err, "the check-in reply has no \"profiles\" array; is --server a certdeploy "
-                    "server?");
+    fail_set(err, "the check-in reply has no \"profiles\" array; is --server a certdeploy "
+                  "server?");
     goto out;
   }
   counts->profiles = json_array_size(profiles);
   if (summary != NULL && counts->profiles > 0 &&
       (sum.profiles = calloc(counts->profiles, sizeof(*sum.profiles))) == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   for (size_t i = 0; i < json_array_size(profiles); i++) {
     if (cancelled(ctx->opts)) {
-      agent_fail(err, "interrupted");
+      fail_set(err, "interrupted");
       goto out;
     }
     const json_t *entry = json_array_get(profiles, i);
@@ -158,7 +158,7 @@ static checkin_status one_round(action_context *ctx, run_counts *counts, int *ch
     if (r == ACTION_CHANGED)
       *changed = 1;
     if (summary != NULL && summarize_entry(&sum.profiles[sum.count++], i, entry, r) != 0) {
-      agent_fail(err, "out of memory");
+      fail_set(err, "out of memory");
       goto out;
     }
   }
@@ -184,7 +184,7 @@ checkin_status checkin_run(http_client *http, const agent_device *dev, const che
 
   checkin_summary_release(summary);
   if (ctx.submitted == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     st = CHECKIN_TRANSIENT;
     goto out;
   }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_error.h"
+#include "fail.h"
 #include "agent_state.h"
 #include "fsutil.h"
 
@@ -14,11 +14,11 @@ static int enroll_refused(long status, const json_t *reply, char **err) {
   char *what = http_error_describe(status, reply);
   const char *w = what != NULL ? what : "out of memory";
   if (status == 401 || status == 403)
-    agent_fail(err, "enroll refused (%s); check --enroll-secret", w);
+    fail_set(err, "enroll refused (%s); check --enroll-secret", w);
   else if (status >= 400 && status < 500)
-    agent_fail(err, "enroll refused (%s); check --serial and --name", w);
+    fail_set(err, "enroll refused (%s); check --serial and --name", w);
   else
-    agent_fail(err, "enroll failed (%s); try again later", w);
+    fail_set(err, "enroll failed (%s); try again later", w);
   free(what);
   return -1;
 }
@@ -31,7 +31,7 @@ int enroll_run(http_client *http, const char *state_dir, const enroll_request *r
   json_t *body = json_pack("{s:s, s:s, s:s}", "enroll_secret", req->enroll_secret, "serial",
                            req->serial, "name", req->name);
   if (body == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   /* Fail before the server issues a token that could not be stored. */
@@ -46,8 +46,8 @@ int enroll_run(http_client *http, const char *state_dir, const enroll_request *r
   const char *id = json_string_value(json_object_get(reply, "device_id"));
   const char *token = json_string_value(json_object_get(reply, "device_token"));
   if (id == NULL || id[0] == '\0' || token == NULL || token[0] == '\0') {
-    agent_fail(err, "the enroll reply lacks device_id or device_token; is --server a certdeploy "
-                    "server?");
+    fail_set(err, "the enroll reply lacks device_id or device_token; is --server a certdeploy "
+                  "server?");
     goto out;
   }
   dev.server = strdup(http_client_base_url(http));
@@ -57,7 +57,7 @@ int enroll_run(http_client *http, const char *state_dir, const enroll_request *r
   dev.name = strdup(req->name);
   if (dev.server == NULL || dev.device_id == NULL || dev.device_token == NULL ||
       dev.serial == NULL || dev.name == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   if (agent_device_save(state_dir, &dev, err) != 0)

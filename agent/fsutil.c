@@ -9,14 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent_error.h"
+#include "fail.h"
 #include "crypto.h"
 
 char *fs_join(const char *dir, const char *name) {
   size_t dl = strlen(dir);
   while (dl > 1 && dir[dl - 1] == '/')
     dl--;
-  return agent_format("%.*s/%s", (int)dl, dir, name);
+  return fail_format("%.*s/%s", (int)dl, dir, name);
 }
 
 static int mkdir_one(const char *path, char **err) {
@@ -24,11 +24,11 @@ static int mkdir_one(const char *path, char **err) {
   if (mkdir(path, 0700) == 0)
     return 0;
   if (errno != EEXIST)
-    return agent_fail(err, "cannot create directory %s: %s", path, strerror(errno));
+    return fail_set(err, "cannot create directory %s: %s", path, strerror(errno));
   if (stat(path, &st) != 0)
-    return agent_fail(err, "cannot inspect %s: %s", path, strerror(errno));
+    return fail_set(err, "cannot inspect %s: %s", path, strerror(errno));
   if (!S_ISDIR(st.st_mode))
-    return agent_fail(err, "%s exists and is not a directory; move it away", path);
+    return fail_set(err, "%s exists and is not a directory; move it away", path);
   return 0;
 }
 
@@ -36,7 +36,7 @@ int fs_mkdirs_private(const char *path, char **err) {
   int rc = -1;
   char *copy = strdup(path);
   if (copy == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   /* Create each parent in turn; skip the leading '/' of an absolute path. */
@@ -71,30 +71,30 @@ static int write_all(int fd, const void *data, size_t len) {
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char **err) {
   int rc = -1;
   int fd = -1;
-  char *tmp = agent_format("%s.tmp-XXXXXX", path);
+  char *tmp = fail_format("%s.tmp-XXXXXX", path);
   if (tmp == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   fd = mkstemp(tmp); /* created 0600, so a key is never readable by others */
   if (fd < 0) {
-    agent_fail(err, "cannot create a file next to %s: %s", path, strerror(errno));
+    fail_set(err, "cannot create a file next to %s: %s", path, strerror(errno));
     free(tmp);
     tmp = NULL;
     goto out;
   }
   if (write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0) {
-    agent_fail(err, "cannot write %s: %s", tmp, strerror(errno));
+    fail_set(err, "cannot write %s: %s", tmp, strerror(errno));
     goto out;
   }
   if (close(fd) != 0) {
     fd = -1;
-    agent_fail(err, "cannot write %s: %s", tmp, strerror(errno));
+    fail_set(err, "cannot write %s: %s", tmp, strerror(errno));
     goto out;
   }
   fd = -1;
   if (rename(tmp, path) != 0) {
-    agent_fail(err, "cannot replace %s: %s", path, strerror(errno));
+    fail_set(err, "cannot replace %s: %s", path, strerror(errno));
     goto out;
   }
   free(tmp);
@@ -124,20 +124,20 @@ int fs_read_file(const char *path, size_t max, char **text, size_t *len, char **
     goto out;
   }
   if (fd < 0) {
-    agent_fail(err, "cannot open %s: %s", path, strerror(errno));
+    fail_set(err, "cannot open %s: %s", path, strerror(errno));
     goto out;
   }
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    agent_fail(err, "%s is not a regular file", path);
+    fail_set(err, "%s is not a regular file", path);
     goto out;
   }
   if ((unsigned long long)st.st_size > max) {
-    agent_fail(err, "%s is larger than %zu bytes", path, max);
+    fail_set(err, "%s is larger than %zu bytes", path, max);
     goto out;
   }
   buf = malloc((size_t)st.st_size + 1);
   if (buf == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   /* Read to EOF but never past the size seen, in case the file grows. */
@@ -146,7 +146,7 @@ int fs_read_file(const char *path, size_t max, char **text, size_t *len, char **
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
-      agent_fail(err, "cannot read %s: %s", path, strerror(errno));
+      fail_set(err, "cannot read %s: %s", path, strerror(errno));
       goto out;
     }
     if (n == 0)
@@ -171,6 +171,6 @@ out:
 
 int fs_remove(const char *path, char **err) {
   if (unlink(path) != 0 && errno != ENOENT)
-    return agent_fail(err, "cannot remove %s: %s", path, strerror(errno));
+    return fail_set(err, "cannot remove %s: %s", path, strerror(errno));
   return 0;
 }

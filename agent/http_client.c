@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent_error.h"
+#include "fail.h"
 #include "crypto.h"
 #include "json_wipe.h"
 
@@ -100,7 +100,7 @@ static int setup_handle(http_client *c, const http_client_options *opts, char **
   }
 #undef SET
   if (rc != CURLE_OK)
-    return agent_fail(err, "cannot configure libcurl: %s", curl_easy_strerror(rc));
+    return fail_set(err, "cannot configure libcurl: %s", curl_easy_strerror(rc));
   return 0;
 }
 
@@ -109,30 +109,30 @@ http_client *http_client_new(const http_client_options *opts, char **err) {
   size_t len = strlen(opts->base_url);
 
   if (strncmp(opts->base_url, "https://", 8) != 0 || len <= 8) {
-    agent_fail(err, "--server must be an https:// URL, got \"%s\"", opts->base_url);
+    fail_set(err, "--server must be an https:// URL, got \"%s\"", opts->base_url);
     goto fail;
   }
   if (opts->ca_file != NULL && access(opts->ca_file, R_OK) != 0) {
-    agent_fail(err, "cannot read --ca-file %s; give the PEM of the CA that signed the server",
-               opts->ca_file);
+    fail_set(err, "cannot read --ca-file %s; give the PEM of the CA that signed the server",
+             opts->ca_file);
     goto fail;
   }
   while (len > 8 && opts->base_url[len - 1] == '/')
     len--;
   c = calloc(1, sizeof(*c));
   if (c == NULL || (c->base_url = strndup(opts->base_url, len)) == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto fail;
   }
   c->cancel = opts->cancel;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    agent_fail(err, "cannot initialise libcurl");
+    fail_set(err, "cannot initialise libcurl");
     goto fail;
   }
   c->curl = curl_easy_init();
   if (c->curl == NULL) {
     curl_global_cleanup();
-    agent_fail(err, "cannot initialise libcurl");
+    fail_set(err, "cannot initialise libcurl");
     goto fail;
   }
   if (setup_handle(c, opts, err) != 0)
@@ -152,26 +152,26 @@ static int transfer_failure(http_client *c, const char *url, CURLcode rc, char *
   const char *detail = c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc);
   switch (rc) {
   case CURLE_ABORTED_BY_CALLBACK:
-    return agent_fail(err, "request to %s interrupted", url);
+    return fail_set(err, "request to %s interrupted", url);
   case CURLE_PEER_FAILED_VERIFICATION:
   case CURLE_SSL_CACERT_BADFILE:
-    return agent_fail(err,
-                      "cannot verify the TLS certificate of %s (%s); pass the CA that signed "
-                      "it with --ca-file",
-                      c->base_url, detail);
+    return fail_set(err,
+                    "cannot verify the TLS certificate of %s (%s); pass the CA that signed "
+                    "it with --ca-file",
+                    c->base_url, detail);
   case CURLE_OPERATION_TIMEDOUT:
-    return agent_fail(err, "no answer from %s in time (%s); check the server or raise --timeout",
-                      url, detail);
+    return fail_set(err, "no answer from %s in time (%s); check the server or raise --timeout", url,
+                    detail);
   case CURLE_COULDNT_CONNECT:
   case CURLE_COULDNT_RESOLVE_HOST:
-    return agent_fail(err, "cannot connect to %s (%s); check --server and that the server runs",
-                      c->base_url, detail);
+    return fail_set(err, "cannot connect to %s (%s); check --server and that the server runs",
+                    c->base_url, detail);
   case CURLE_WRITE_ERROR:
     if (c->reply_too_big)
-      return agent_fail(err, "the reply from %s is larger than %d bytes", url, MAX_REPLY_BYTES);
-    return agent_fail(err, "out of memory reading the reply from %s", url);
+      return fail_set(err, "the reply from %s is larger than %d bytes", url, MAX_REPLY_BYTES);
+    return fail_set(err, "out of memory reading the reply from %s", url);
   default:
-    return agent_fail(err, "request to %s failed: %s", url, detail);
+    return fail_set(err, "request to %s failed: %s", url, detail);
   }
 }
 
@@ -187,7 +187,7 @@ static struct curl_slist *make_headers(const char *bearer) {
     list = next;
   }
   if (bearer != NULL) {
-    char *line = agent_format("Authorization: Bearer %s", bearer);
+    char *line = fail_format("Authorization: Bearer %s", bearer);
     if (line == NULL)
       goto fail;
     next = curl_slist_append(list, line);
@@ -211,7 +211,7 @@ static void free_headers(struct curl_slist *list) {
 int http_client_post_json(http_client *c, const char *path, const char *bearer, const json_t *body,
                           long *status, json_t **reply, char **err) {
   int rc = -1;
-  char *url = agent_format("%s%s", c->base_url, path);
+  char *url = fail_format("%s%s", c->base_url, path);
   char *text = json_dumps(body, JSON_COMPACT);
   struct curl_slist *headers = make_headers(bearer);
   CURLcode cr = CURLE_OK;
@@ -220,7 +220,7 @@ int http_client_post_json(http_client *c, const char *path, const char *bearer, 
   *reply = NULL;
   *status = 0;
   if (url == NULL || text == NULL || headers == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   reply_wipe(c);
@@ -242,8 +242,8 @@ int http_client_post_json(http_client *c, const char *path, const char *bearer, 
   if (c->reply_len > 0) {
     *reply = json_loadb(c->reply, c->reply_len, JSON_REJECT_DUPLICATES, &jerr);
     if (*reply == NULL && *status >= 200 && *status < 300) {
-      agent_fail(err, "the reply from %s (HTTP %ld) is not JSON: %s; is --server right?", url,
-                 *status, jerr.text);
+      fail_set(err, "the reply from %s (HTTP %ld) is not JSON: %s; is --server right?", url,
+               *status, jerr.text);
       goto out;
     }
   }
@@ -268,12 +268,12 @@ char *http_error_describe(long status, const json_t *reply) {
     message = json_string_value(json_object_get(error, "message"));
   }
   if (message != NULL && code != NULL)
-    return agent_format("HTTP %ld %s: %s", status, code, message);
+    return fail_format("HTTP %ld %s: %s", status, code, message);
   if (message != NULL)
-    return agent_format("HTTP %ld: %s", status, message);
+    return fail_format("HTTP %ld: %s", status, message);
   if (code != NULL)
-    return agent_format("HTTP %ld %s", status, code);
-  return agent_format("HTTP %ld", status);
+    return fail_format("HTTP %ld %s", status, code);
+  return fail_format("HTTP %ld", status);
 }
 
 void http_client_free(http_client **c) {

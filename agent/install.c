@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_error.h"
+#include "fail.h"
 #include "agent_state.h"
 #include "crypto.h"
 #include "fsutil.h"
@@ -22,12 +22,12 @@ static int key_pubkey_sha256(const char *key_pem, char out[65], char **err) {
   crypto_csr_info info;
   crypto_key *key = crypto_key_from_pem(key_pem, &why);
   if (key == NULL) {
-    agent_fail(err, "the private key does not parse: %s", why != NULL ? why : "unknown error");
+    fail_set(err, "the private key does not parse: %s", why != NULL ? why : "unknown error");
     goto out;
   }
   csr = crypto_csr_create(key, "certdeploy-agent key check", NULL);
   if (csr == NULL || crypto_csr_check(csr, &info, &why) != 0) {
-    agent_fail(err, "cannot inspect the private key: %s", why != NULL ? why : "unknown error");
+    fail_set(err, "cannot inspect the private key: %s", why != NULL ? why : "unknown error");
     goto out;
   }
   memcpy(out, info.pubkey_sha256, 65);
@@ -58,18 +58,18 @@ static int key_from_pkcs12(const install_material *m, const crypto_cert_info *ce
   char *why = NULL;
 
   if (crypto_base64_decode(m->pkcs12_base64, &der, &der_len) != 0) {
-    agent_fail(detail, "the pkcs12 field is not valid base64");
+    fail_set(detail, "the pkcs12 field is not valid base64");
     goto out;
   }
   if (crypto_pkcs12_parse(der, der_len, m->pkcs12_password != NULL ? m->pkcs12_password : "",
                           &p12_cert, key_pem, &why) != 0) {
     /* crypto's message already names the PKCS#12 and the likely cause. */
-    agent_fail(detail, "%s", why != NULL ? why : "cannot open the PKCS#12");
+    fail_set(detail, "%s", why != NULL ? why : "cannot open the PKCS#12");
     goto out;
   }
   int match = key_matches(*key_pem, cert, detail);
   if (match == 0)
-    agent_fail(detail, "the key in the PKCS#12 does not match the certificate");
+    fail_set(detail, "the key in the PKCS#12 does not match the certificate");
   if (match != 1)
     goto out;
   rc = 0;
@@ -100,7 +100,7 @@ static int key_from_device(const char *state_dir, const char *profile_id,
 
   *key_pem = NULL;
   if (installed_path == NULL) {
-    agent_fail(detail, "out of memory");
+    fail_set(detail, "out of memory");
     goto out;
   }
   for (int pending = 1; pending >= 0; pending--) {
@@ -125,10 +125,10 @@ static int key_from_device(const char *state_dir, const char *profile_id,
     pem = NULL;
   }
   if (!have_any)
-    agent_fail(detail, "no pending key for this profile: this agent did not submit the CSR");
+    fail_set(detail, "no pending key for this profile: this agent did not submit the CSR");
   else
-    agent_fail(detail, "the certificate's public key does not match the key of the CSR this "
-                       "agent submitted");
+    fail_set(detail, "the certificate's public key does not match the key of the CSR this "
+                     "agent submitted");
 out:
   crypto_free_secret(pem);
   free(installed_path);
@@ -140,7 +140,7 @@ static int write_profile_file(const char *state_dir, const char *profile_id, con
                               const char *text, mode_t mode, char **detail) {
   char *path = agent_profile_path(state_dir, profile_id, name);
   if (path == NULL)
-    return agent_fail(detail, "out of memory");
+    return fail_set(detail, "out of memory");
   int rc = fs_write_atomic(path, text, strlen(text), mode, detail);
   free(path);
   return rc;
@@ -157,15 +157,15 @@ int install_profile(const char *state_dir, const char *profile_id, const install
   const char *chain = m->chain != NULL ? m->chain : "";
 
   if (m->certificate == NULL || m->certificate[0] == '\0') {
-    agent_fail(detail, "the install action carries no certificate");
+    fail_set(detail, "the install action carries no certificate");
     goto out;
   }
   if (crypto_cert_parse(m->certificate, &cert, &why) != 0) {
-    agent_fail(detail, "the certificate does not parse: %s", why != NULL ? why : "unknown error");
+    fail_set(detail, "the certificate does not parse: %s", why != NULL ? why : "unknown error");
     goto out;
   }
   if (chain[0] != '\0' && crypto_cert_parse(chain, &chain_first, &why) != 0) {
-    agent_fail(detail, "the chain does not parse: %s", why != NULL ? why : "unknown error");
+    fail_set(detail, "the chain does not parse: %s", why != NULL ? why : "unknown error");
     goto out;
   }
   if (m->pkcs12_base64 != NULL) {

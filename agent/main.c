@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent_error.h"
+#include "fail.h"
 #include "agent_state.h"
 #include "checkin.h"
 #include "checkin_wait.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_error.h"
+#include "fail.h"
 #include "agent_state.h"
 #include "crypto.h"
 #include "fsutil.h"
@@ -21,7 +21,7 @@ const char *pending_key_type_name(pending_key_type type) {
 int pending_key_read(const char *state_dir, const char *profile_id, char **key_pem, char **err) {
   char *path = agent_profile_path(state_dir, profile_id, KEY_FILE);
   if (path == NULL)
-    return agent_fail(err, "out of memory");
+    return fail_set(err, "out of memory");
   int rc = fs_read_file(path, MAX_KEY_FILE, key_pem, NULL, err);
   free(path);
   return rc;
@@ -64,19 +64,19 @@ static crypto_key *fresh_key(const char *state_dir, const char *profile_id, long
   crypto_key *key = NULL;
   crypto_key *result = NULL;
   char *pem = NULL;
-  char *gen_text = agent_format("%lld\n", generation);
+  char *gen_text = fail_format("%lld\n", generation);
   char *key_path = agent_profile_path(state_dir, profile_id, KEY_FILE);
   char *gen_path = agent_profile_path(state_dir, profile_id, GENERATION_FILE);
 
   if (gen_text == NULL || key_path == NULL || gen_path == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   key =
       type == PENDING_KEY_RSA_2048 ? crypto_key_generate_rsa(2048) : crypto_key_generate_ec_p256();
   pem = key != NULL ? crypto_key_to_pem(key) : NULL;
   if (pem == NULL) {
-    agent_fail(err, "cannot generate a %s key", pending_key_type_name(type));
+    fail_set(err, "cannot generate a %s key", pending_key_type_name(type));
     goto out;
   }
   if (agent_profile_dir_ensure(state_dir, profile_id, err) != 0 || fs_remove(gen_path, err) != 0 ||
@@ -108,7 +108,7 @@ int pending_key_make_csr(const char *state_dir, const char *profile_id, long lon
     goto out;
   *csr_pem = crypto_csr_create(key, common_name, NULL);
   if (*csr_pem == NULL) {
-    agent_fail(err, "cannot create a CSR with CN=%s", common_name);
+    fail_set(err, "cannot create a CSR with CN=%s", common_name);
     goto out;
   }
   rc = 0;
@@ -122,7 +122,7 @@ int pending_key_remove(const char *state_dir, const char *profile_id, char **err
   char *key_path = agent_profile_path(state_dir, profile_id, KEY_FILE);
   char *gen_path = agent_profile_path(state_dir, profile_id, GENERATION_FILE);
   if (key_path == NULL || gen_path == NULL) {
-    agent_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   /* Generation first: a key left without it is never reused. */

@@ -94,7 +94,7 @@ static int setup_handle(api_client *c, const api_client_options *opts, char **er
   }
 #undef SET
   if (rc != CURLE_OK)
-    return ctl_fail(err, "cannot configure libcurl: %s", curl_easy_strerror(rc));
+    return fail_set(err, "cannot configure libcurl: %s", curl_easy_strerror(rc));
   return 0;
 }
 
@@ -103,11 +103,11 @@ api_client *api_client_new(const api_client_options *opts, char **err) {
   size_t len = strlen(opts->base_url);
 
   if (strncmp(opts->base_url, "https://", 8) != 0 || len <= 8) {
-    ctl_fail(err, "--server must be an https:// URL, got \"%s\"", opts->base_url);
+    fail_set(err, "--server must be an https:// URL, got \"%s\"", opts->base_url);
     goto fail;
   }
   if (opts->ca_file != NULL && access(opts->ca_file, R_OK) != 0) {
-    ctl_fail(err, "cannot read --ca-file %s; give the PEM of the CA that signed the server",
+    fail_set(err, "cannot read --ca-file %s; give the PEM of the CA that signed the server",
              opts->ca_file);
     goto fail;
   }
@@ -116,17 +116,17 @@ api_client *api_client_new(const api_client_options *opts, char **err) {
   c = calloc(1, sizeof(*c));
   if (c == NULL || (c->base_url = strndup(opts->base_url, len)) == NULL ||
       (c->token = strdup(opts->token)) == NULL) {
-    ctl_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto fail;
   }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    ctl_fail(err, "cannot initialise libcurl");
+    fail_set(err, "cannot initialise libcurl");
     goto fail;
   }
   c->curl = curl_easy_init();
   if (c->curl == NULL) {
     curl_global_cleanup();
-    ctl_fail(err, "cannot initialise libcurl");
+    fail_set(err, "cannot initialise libcurl");
     goto fail;
   }
   if (setup_handle(c, opts, err) != 0)
@@ -147,23 +147,23 @@ static int transfer_failure(api_client *c, const char *url, CURLcode rc, char **
   switch (rc) {
   case CURLE_PEER_FAILED_VERIFICATION:
   case CURLE_SSL_CACERT_BADFILE:
-    return ctl_fail(err,
+    return fail_set(err,
                     "cannot verify the TLS certificate of %s (%s); pass the CA that signed it "
                     "with --ca-file",
                     c->base_url, detail);
   case CURLE_OPERATION_TIMEDOUT:
-    return ctl_fail(err, "no answer from %s in time (%s); check the server or raise --timeout", url,
+    return fail_set(err, "no answer from %s in time (%s); check the server or raise --timeout", url,
                     detail);
   case CURLE_COULDNT_CONNECT:
   case CURLE_COULDNT_RESOLVE_HOST:
-    return ctl_fail(err, "cannot connect to %s (%s); check --server and that the server runs",
+    return fail_set(err, "cannot connect to %s (%s); check --server and that the server runs",
                     c->base_url, detail);
   case CURLE_WRITE_ERROR:
     if (c->reply_too_big)
-      return ctl_fail(err, "the reply from %s is larger than %d bytes", url, MAX_REPLY_BYTES);
-    return ctl_fail(err, "out of memory reading the reply from %s", url);
+      return fail_set(err, "the reply from %s is larger than %d bytes", url, MAX_REPLY_BYTES);
+    return fail_set(err, "out of memory reading the reply from %s", url);
   default:
-    return ctl_fail(err, "request to %s failed: %s", url, detail);
+    return fail_set(err, "request to %s failed: %s", url, detail);
   }
 }
 
@@ -179,7 +179,7 @@ static void free_headers(struct curl_slist *list) {
 static struct curl_slist *make_headers(const api_client *c, int with_body) {
   struct curl_slist *list = NULL;
   struct curl_slist *next = NULL;
-  char *bearer = ctl_format("Authorization: Bearer %s", c->token);
+  char *bearer = fail_format("Authorization: Bearer %s", c->token);
   const char *lines[] = {"Accept: application/json", "Expect:", bearer,
                          with_body ? "Content-Type: application/json" : NULL};
   if (bearer == NULL)
@@ -216,7 +216,7 @@ static CURLcode set_method(CURL *h, const char *method, const char *text) {
 int api_client_request(api_client *c, const char *method, const char *path, const json_t *body,
                        long *status, json_t **reply, char **err) {
   int rc = -1;
-  char *url = ctl_format("%s%s", c->base_url, path);
+  char *url = fail_format("%s%s", c->base_url, path);
   char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
   struct curl_slist *headers = make_headers(c, body != NULL);
   CURLcode cr = CURLE_OK;
@@ -224,7 +224,7 @@ int api_client_request(api_client *c, const char *method, const char *path, cons
   *reply = NULL;
   *status = 0;
   if (url == NULL || (body != NULL && text == NULL) || headers == NULL) {
-    ctl_fail(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   reply_wipe(c);

@@ -13,7 +13,7 @@ static int resend_one(api_client *c, const ctl_options *o) {
   int rc = CTL_EXIT_API;
   json_t *dep = NULL;
   char *what = NULL;
-  char *path = ctl_format("/api/v1/devices/%s/profiles/%s/resend", o->args[0], o->args[1]);
+  char *path = fail_format("/api/v1/devices/%s/profiles/%s/resend", o->args[0], o->args[1]);
 
   if (path == NULL) {
     ctl_report(NULL);
@@ -29,9 +29,9 @@ static int resend_one(api_client *c, const ctl_options *o) {
   const char *name = json_string_value(json_object_get(dep, "profile_name"));
   const char *status = json_string_value(json_object_get(dep, "status"));
   what =
-      ctl_format("resent: profile %s on device %s is %s (generation %" JSON_INTEGER_FORMAT ")",
-                 name != NULL ? name : o->args[1], o->args[0], status != NULL ? status : "unknown",
-                 json_integer_value(json_object_get(dep, "generation")));
+      fail_format("resent: profile %s on device %s is %s (generation %" JSON_INTEGER_FORMAT ")",
+                  name != NULL ? name : o->args[1], o->args[0], status != NULL ? status : "unknown",
+                  json_integer_value(json_object_get(dep, "generation")));
   char *line = what != NULL ? output_sanitize(what) : NULL;
   if (line == NULL) {
     ctl_report(NULL);
@@ -51,7 +51,7 @@ out:
 static int resend_profile(api_client *c, const ctl_options *o) {
   int rc = CTL_EXIT_API;
   json_t *reply = NULL;
-  char *path = ctl_format("/api/v1/profiles/%s/resend", o->profile);
+  char *path = fail_format("/api/v1/profiles/%s/resend", o->profile);
   json_t *body = json_pack("{s:s}", "status", o->status);
 
   if (path == NULL || body == NULL) {

@@ -9,6 +9,8 @@
 #ifndef CERTDEPLOY_CTL_H
 #define CERTDEPLOY_CTL_H
 
+#include "fail.h" /* fail_set(), fail_format(): how ctl functions fail */
+
 /* Exit statuses; public (DESIGN.md "certdeployctl", certdeployctl(1)). */
 enum {
   CTL_EXIT_OK = 0,          /* success */
@@ -37,14 +39,6 @@ typedef struct ctl_options {
   const char *q;       /* --q TEXT */
   long limit;          /* --limit N; 0: no limit */
 } ctl_options;
-
-/* Formats a message into *err (replacing and freeing any message already
- * there) and returns -1, so `return ctl_fail(err, "cannot open %s", p);`
- * reads as one thought. err may be NULL. */
-int ctl_fail(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Returns a malloc'd formatted string, NULL when out of memory. */
-char *ctl_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints "certdeployctl: <msg>" and a newline on stderr; msg NULL reads
  * "out of memory". */

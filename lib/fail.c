@@ -1,5 +1,5 @@
-/* agent_error.c: error messages and formatted strings. */
-#include "agent_error.h"
+/* fail.c: error messages and formatted strings (fail.h). */
+#include "fail.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@ __attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_l
   return s;
 }
 
-int agent_fail(char **err, const char *fmt, ...) {
+int fail_set(char **err, const char *fmt, ...) {
   va_list ap;
   if (err == NULL)
     return -1;
@@ -24,7 +24,7 @@ int agent_fail(char **err, const char *fmt, ...) {
   return -1;
 }
 
-char *agent_format(const char *fmt, ...) {
+char *fail_format(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   char *s = vformat(fmt, ap);
