@@ -8,6 +8,7 @@
 
 #include "fail.h"
 #include "crypto.h"
+#include "wipebuf.h"
 #include "json_wipe.h"
 
 /* Replies are small JSON documents; a PKCS#12 bundle is a few KiB. */
@@ -18,47 +19,23 @@ struct http_client {
   char *base_url;                /* without a trailing '/' */
   volatile sig_atomic_t *cancel; /* aborts a transfer when set */
   char errbuf[CURL_ERROR_SIZE];  /* libcurl's detail for the last failure */
-  char *reply;                   /* reply body being received */
-  size_t reply_len;
-  size_t reply_cap;
-  int reply_too_big; /* the server sent more than MAX_REPLY_BYTES */
+  wipebuf reply;                 /* reply body being received */
+  int reply_too_big;             /* the server sent more than MAX_REPLY_BYTES */
 };
 
 /* Zeroes the reply buffer: it may hold a device token or a PKCS#12 key. */
 static void reply_wipe(http_client *c) {
-  if (c->reply != NULL)
-    crypto_cleanse(c->reply, c->reply_cap);
-  c->reply_len = 0;
+  wipebuf_clear(&c->reply);
   c->reply_too_big = 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
   http_client *c = userdata;
   size_t n = size * nmemb;
-  if (n > MAX_REPLY_BYTES - c->reply_len) {
+  int rc = wipebuf_append(&c->reply, data, n, MAX_REPLY_BYTES);
+  if (rc == WIPEBUF_TOO_BIG)
     c->reply_too_big = 1;
-    return 0;
-  }
-  if (c->reply_len + n + 1 > c->reply_cap) {
-    size_t cap = c->reply_cap < 4096 ? 4096 : c->reply_cap;
-    while (cap < c->reply_len + n + 1)
-      cap *= 2;
-    /* Grow by copy so the old block can be wiped before it is freed. */
-    char *grown = malloc(cap);
-    if (grown == NULL)
-      return 0;
-    if (c->reply != NULL) {
-      memcpy(grown, c->reply, c->reply_len);
-      crypto_cleanse(c->reply, c->reply_cap);
-      free(c->reply);
-    }
-    c->reply = grown;
-    c->reply_cap = cap;
-  }
-  memcpy(c->reply + c->reply_len, data, n);
-  c->reply_len += n;
-  c->reply[c->reply_len] = '\0';
-  return n;
+  return rc == WIPEBUF_OK ? n : 0;
 }
 
 static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -239,8 +216,8 @@ int http_client_post_json(http_client *c, const char *path, const char *bearer, 
     goto out;
   }
   curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
-  if (c->reply_len > 0) {
-    *reply = json_loadb(c->reply, c->reply_len, JSON_REJECT_DUPLICATES, &jerr);
+  if (c->reply.len > 0) {
+    *reply = json_loadb(c->reply.data, c->reply.len, JSON_REJECT_DUPLICATES, &jerr);
     if (*reply == NULL && *status >= 200 && *status < 300) {
       fail_set(err, "the reply from %s (HTTP %ld) is not JSON: %s; is --server right?", url,
                *status, jerr.text);
@@ -283,8 +260,7 @@ void http_client_free(http_client **c) {
     curl_easy_cleanup((*c)->curl);
     curl_global_cleanup();
   }
-  reply_wipe(*c);
-  free((*c)->reply);
+  wipebuf_release(&(*c)->reply);
   free((*c)->base_url);
   free(*c);
   *c = NULL;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "wipebuf.h"
 #include "ctl.h"
 #include "json_wipe.h"
 #include "version.h"
@@ -21,47 +22,23 @@ struct api_client {
   char *base_url;               /* without a trailing '/' */
   char *token;                  /* the API token; wiped before free */
   char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail for the last failure */
-  char *reply;                  /* reply body being received */
-  size_t reply_len;
-  size_t reply_cap;
-  int reply_too_big; /* the server sent more than MAX_REPLY_BYTES */
+  wipebuf reply;                /* reply body being received */
+  int reply_too_big;            /* the server sent more than MAX_REPLY_BYTES */
 };
 
 /* Zeroes the reply buffer: a later command (scep-challenge) gets secrets. */
 static void reply_wipe(api_client *c) {
-  if (c->reply != NULL)
-    crypto_cleanse(c->reply, c->reply_cap);
-  c->reply_len = 0;
+  wipebuf_clear(&c->reply);
   c->reply_too_big = 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
   api_client *c = userdata;
   size_t n = size * nmemb;
-  if (n > MAX_REPLY_BYTES - c->reply_len) {
+  int rc = wipebuf_append(&c->reply, data, n, MAX_REPLY_BYTES);
+  if (rc == WIPEBUF_TOO_BIG)
     c->reply_too_big = 1;
-    return 0;
-  }
-  if (c->reply_len + n + 1 > c->reply_cap) {
-    size_t cap = c->reply_cap < 4096 ? 4096 : c->reply_cap;
-    while (cap < c->reply_len + n + 1)
-      cap *= 2;
-    /* Grow by copy so the old block can be wiped before it is freed. */
-    char *grown = malloc(cap);
-    if (grown == NULL)
-      return 0;
-    if (c->reply != NULL) {
-      memcpy(grown, c->reply, c->reply_len);
-      crypto_cleanse(c->reply, c->reply_cap);
-      free(c->reply);
-    }
-    c->reply = grown;
-    c->reply_cap = cap;
-  }
-  memcpy(c->reply + c->reply_len, data, n);
-  c->reply_len += n;
-  c->reply[c->reply_len] = '\0';
-  return n;
+  return rc == WIPEBUF_OK ? n : 0;
 }
 
 static int setup_handle(api_client *c, const api_client_options *opts, char **err) {
@@ -241,8 +218,8 @@ int api_client_request(api_client *c, const char *method, const char *path, cons
     goto out;
   }
   curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
-  if (c->reply_len > 0)
-    *reply = json_loadb(c->reply, c->reply_len, JSON_REJECT_DUPLICATES, NULL);
+  if (c->reply.len > 0)
+    *reply = json_loadb(c->reply.data, c->reply.len, JSON_REJECT_DUPLICATES, NULL);
   rc = 0;
 out:
   /* The handle outlives these buffers; drop its pointers to them. */
@@ -263,8 +240,7 @@ void api_client_free(api_client **c) {
     curl_easy_cleanup((*c)->curl);
     curl_global_cleanup();
   }
-  reply_wipe(*c);
-  free((*c)->reply);
+  wipebuf_release(&(*c)->reply);
   crypto_free_secret((*c)->token);
   free((*c)->base_url);
   free(*c);
