@@ -133,7 +133,7 @@ test('server key mode draws keys generated ahead of need from the shared pool', 
   // a second instance on the same database (and master key) with a pool of `size` keys
   const second = await startServer({ conninfo: srv.conninfo, token: srv.token, env: { CERTDEPLOY_KEY_POOL_SIZE: String(size), CERTDEPLOY_SCHEDULER_INTERVAL_SECONDS: '1', CERTDEPLOY_MASTER_KEY_FILE: `${srv.stateDir}/master.key` } });
   try {
-    const end = Date.now() + (SERVER_WRAPPER.length ? 180000 : 30000);
+    const end = Date.now() + (SERVER_WRAPPER.length ? 300000 : 30000);
     while (Number(srv.sql('SELECT count(*) FROM key_pool')) < size && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
     assert.equal(srv.sql('SELECT count(*) FROM key_pool'), String(size));
     assert.ok(!srv.sql('SELECT string_agg(key_sealed, \' \') FROM key_pool').includes('PRIVATE KEY'), 'keys are sealed');

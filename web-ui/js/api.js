@@ -29,8 +29,13 @@ export function setUnauthorizedHandler(fn) {
  */
 export async function api(method, path, { body, token, signal } = {}) {
   const headers = { Accept: 'application/json' };
-  const bearer = token ?? sessionToken();
-  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  // A request of a view left behind by sign-out (the second of a refresh's
+  // requests, say) has no session to speak for: it is not sent, and its
+  // failure does not sign out again over the sign-in form.
+  const session = token === undefined ? sessionToken() : null;
+  if (token === undefined && !session) throw new ApiError(401, 'unauthorized', 'Sign in first.');
+  const bearer = token ?? session;
+  headers.Authorization = `Bearer ${bearer}`;
   let payload;
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -54,7 +59,8 @@ export async function api(method, path, { body, token, signal } = {}) {
   const e = json && json.error ? json.error : {};
   const err = new ApiError(res.status, e.code || `http_${res.status}`,
     e.message || `The server answered ${res.status} ${res.statusText}.`, e.field);
-  if (res.status === 401 && token === undefined) onUnauthorized(err);
+  // Only while the session that sent it is still the one signed in.
+  if (res.status === 401 && token === undefined && sessionToken() === session) onUnauthorized(err);
   throw err;
 }
 
