@@ -143,14 +143,6 @@ static int parse_seconds(const char *text, long min, long max, long *out) {
   return 0;
 }
 
-/* Copies the secret and blanks argv's copy so `ps` no longer shows it. */
-static int take_secret(options *o, char *arg) {
-  crypto_free_secret(o->enroll_secret);
-  o->enroll_secret = strdup(arg);
-  crypto_cleanse(arg, strlen(arg));
-  return o->enroll_secret != NULL ? 0 : -1;
-}
-
 /* Fills o from argv. 0 to go on, PARSED_HELP after printing --help,
  * PARSED_VERSION after printing --version, else the exit status to end
  * with after a one-line usage error. */
@@ -176,7 +168,7 @@ static int parse_args(int argc, char **argv, options *o) {
         return usage_error("--timeout wants whole seconds from 1 to 3600, not \"%s\"", optarg);
       break;
     case OPT_ENROLL_SECRET:
-      if (take_secret(o, optarg) != 0)
+      if (crypto_take_arg_secret(&o->enroll_secret, optarg) != 0)
         return usage_error("%s", "out of memory");
       o->enroll_flag = "--enroll-secret";
       break;

@@ -103,14 +103,6 @@ static int usage_error(const char *fmt, ...) {
   return CTL_EXIT_USAGE;
 }
 
-/* Copies the token and blanks argv's copy so `ps` no longer shows it. */
-static int take_token(ctl_options *o, char *arg) {
-  crypto_free_secret(o->token);
-  o->token = strdup(arg);
-  crypto_cleanse(arg, strlen(arg));
-  return o->token != NULL ? 0 : -1;
-}
-
 /* Fills o from argv. 0 to go on, PARSED_EXIT after printing --help or
  * --version, else the exit status to end with after a usage error. */
 static int parse_args(int argc, char **argv, ctl_options *o) {
@@ -122,7 +114,7 @@ static int parse_args(int argc, char **argv, ctl_options *o) {
       o->server = optarg;
       break;
     case OPT_TOKEN:
-      if (take_token(o, optarg) != 0)
+      if (crypto_take_arg_secret(&o->token, optarg) != 0)
         return usage_error("%s", "out of memory");
       break;
     case OPT_CA_FILE:

@@ -40,6 +40,12 @@ void crypto_cleanse(void *p, size_t len);
 /* Wipes a NUL-terminated secret and frees it. Accepts NULL. */
 void crypto_free_secret(char *s);
 
+/* Takes a secret given on the command line: *dst (freed with
+ * crypto_free_secret first) becomes a malloc'd copy of arg, and arg, the
+ * argv string, is blanked so `ps` no longer shows it. 0, or -1 when out of
+ * memory (arg is blanked all the same; *dst is NULL). */
+int crypto_take_arg_secret(char **dst, char *arg);
+
 /* Standard base64 with padding. encode: NULL on failure. decode: malloc'd
  * bytes in *out (also NUL-terminated for convenience), -1 on bad input. */
 char *crypto_base64_encode(const void *data, size_t len);

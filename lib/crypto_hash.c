@@ -61,3 +61,10 @@ void crypto_free_secret(char *s) {
   crypto_cleanse(s, strlen(s));
   free(s);
 }
+
+int crypto_take_arg_secret(char **dst, char *arg) {
+  crypto_free_secret(*dst);
+  *dst = strdup(arg);
+  crypto_cleanse(arg, strlen(arg));
+  return *dst != NULL ? 0 : -1;
+}
