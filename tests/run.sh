@@ -102,20 +102,32 @@ run_node() {
   fi
 }
 
+# Counts one test of layer $1 named $2 that passed when $3 is 0, else
+# failed; a failure's log comes on stdin and is shown indented. Call it
+# with a redirection, not at the end of a pipe: in a pipe's subshell its
+# counts would be lost.
+count_one() {
+  local layer=$1 name=$2 rc=$3
+  if [ "$rc" -eq 0 ]; then
+    passed=$((passed + 1))
+    printf '%-8s %-40s %3d passed, %d failed\n' "$layer" "$name" 1 0
+    cat >/dev/null
+  else
+    failed=$((failed + 1))
+    failures+=("$layer $name")
+    printf '%-8s %-40s %3d passed, %d failed\n' "$layer" "$name" 0 1
+    sed 's/^/    /'
+  fi
+}
+
 # Runs each check of scripts/check.sh; each counts as one test.
 run_check() {
-  local c log
+  local c log rc
   for c in $(bash scripts/check.sh --list); do
     log="$WORK/check.$c.log"
-    if bash scripts/check.sh "$c" >"$log" 2>&1; then
-      passed=$((passed + 1))
-      printf '%-8s %-40s %3d passed, %d failed\n' check "$c" 1 0
-    else
-      failed=$((failed + 1))
-      failures+=("check $c")
-      printf '%-8s %-40s %3d passed, %d failed\n' check "$c" 0 1
-      head -60 "$log" | sed 's/^/    /'
-    fi
+    bash scripts/check.sh "$c" >"$log" 2>&1
+    rc=$?
+    count_one check "$c" "$rc" < <(head -60 "$log")
   done
 }
 
@@ -123,7 +135,7 @@ run_check() {
 # copy of its seeds under $WORK (the repository's corpus is never written);
 # each target counts as one test.
 run_fuzz() {
-  local log="$WORK/fuzz-build.log" t
+  local log="$WORK/fuzz-build.log" t rc
   if ! bash tests/fuzz/run.sh --build >"$log" 2>&1; then
     failed=$((failed + 1))
     failures+=("fuzz build")
@@ -133,16 +145,10 @@ run_fuzz() {
   fi
   for t in $(bash tests/fuzz/run.sh --list); do
     log="$WORK/fuzz.$t.log"
-    if FUZZ_SECONDS="${FUZZ_SECONDS:-4}" FUZZ_WORK="$WORK/fuzz" FUZZ_RSS_MB=1024 \
-      bash tests/fuzz/run.sh "$t" >"$log" 2>&1; then
-      passed=$((passed + 1))
-      printf '%-8s %-40s %3d passed, %d failed\n' fuzz "$t" 1 0
-    else
-      failed=$((failed + 1))
-      failures+=("fuzz $t")
-      printf '%-8s %-40s %3d passed, %d failed\n' fuzz "$t" 0 1
-      grep -v '^fuzz: building' "$log" | head -60 | sed 's/^/    /'
-    fi
+    FUZZ_SECONDS="${FUZZ_SECONDS:-4}" FUZZ_WORK="$WORK/fuzz" FUZZ_RSS_MB=1024 \
+      bash tests/fuzz/run.sh "$t" >"$log" 2>&1
+    rc=$?
+    count_one fuzz "$t" "$rc" < <(grep -v '^fuzz: building' "$log" | head -60)
   done
 }
 
