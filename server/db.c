@@ -268,7 +268,7 @@ int db_exec_count(db_conn *c, db_stmt *s, int nparams, const char *const *params
   PGresult *res = db_exec(c, s, nparams, params, &rc);
   if (res == NULL)
     return rc;
-  int n = PQntuples(res) > 0 ? (int)strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+  int n = PQntuples(res) > 0 ? db_col_int(res, 0, 0) : 0;
   PQclear(res);
   return n;
 }
@@ -329,25 +329,6 @@ void db_rollback(db_conn *c) {
   if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
     db_exec_simple(c, "ROLLBACK");
   c->in_tx = 0;
-}
-
-void db_get_text(const PGresult *res, int row, int col, char *buf, size_t len) {
-  const char *v = PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col);
-  size_t n = strlen(v);
-  if (n >= len) {
-    /* cut on a UTF-8 character boundary so the text stays valid JSON */
-    n = len - 1;
-    while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
-      n--;
-  }
-  memcpy(buf, v, n);
-  buf[n] = '\0';
-}
-
-char *db_get_dup(const PGresult *res, int row, int col) {
-  if (PQgetisnull(res, row, col))
-    return NULL;
-  return strdup(PQgetvalue(res, row, col));
 }
 
 int db_affected(const PGresult *res) {

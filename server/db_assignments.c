@@ -84,7 +84,7 @@ int db_devices_first_missing(db_conn *c, const char *const *device_ids, int n, i
     return rc;
   int found = PQntuples(res) > 0;
   if (found)
-    *index = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10) - 1;
+    *index = db_col_int(res, 0, 0) - 1;
   PQclear(res);
   return found;
 }
@@ -112,8 +112,8 @@ int db_profile_requeue(db_conn *c, const char *profile_id, const char *actor, in
   PGresult *res = db_exec(c, &profile_requeue, 2, p, &rc);
   if (res == NULL)
     return rc;
-  *requeued = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
-  *failed_untouched = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
+  *requeued = db_col_int(res, 0, 0);
+  *failed_untouched = db_col_int(res, 0, 1);
   PQclear(res);
   return 0;
 }

@@ -30,15 +30,15 @@ int db_audit_append(db_conn *c, const char *actor, const char *method, const cha
 /* Every string column is NOT NULL, so a NULL copy is a memory failure. */
 static int row_to_event(const PGresult *res, int row, void *out) {
   db_audit_event *e = out;
-  db_get_text(res, row, 0, e->id, sizeof(e->id));
-  db_get_text(res, row, 1, e->at, sizeof(e->at));
-  e->actor = db_get_dup(res, row, 2);
-  db_get_text(res, row, 3, e->method, sizeof(e->method));
-  e->route = db_get_dup(res, row, 4);
-  e->path = db_get_dup(res, row, 5);
-  e->status = (int)strtol(PQgetvalue(res, row, 6), NULL, 10);
-  e->target = db_get_dup(res, row, 7);
-  e->summary = db_get_dup(res, row, 8);
+  db_col_text(res, row, 0, e->id, sizeof(e->id));
+  db_col_text(res, row, 1, e->at, sizeof(e->at));
+  e->actor = db_col_dup(res, row, 2);
+  db_col_text(res, row, 3, e->method, sizeof(e->method));
+  e->route = db_col_dup(res, row, 4);
+  e->path = db_col_dup(res, row, 5);
+  e->status = db_col_int(res, row, 6);
+  e->target = db_col_dup(res, row, 7);
+  e->summary = db_col_dup(res, row, 8);
   return (e->actor && e->route && e->path && e->target && e->summary) ? 0 : -1;
 }
 

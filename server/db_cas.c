@@ -34,31 +34,21 @@ DB_STMT(cas_delete,
         "SELECT (SELECT n FROM target), (SELECT count(*) FROM gone)::int");
 /* clang-format on */
 
-/* Integer column value; 0 when NULL or not a number. */
-static int col_int(const PGresult *res, int row, int col) {
-  if (PQgetisnull(res, row, col))
-    return 0;
-  const char *t = PQgetvalue(res, row, col);
-  char *end = NULL;
-  long v = strtol(t, &end, 10);
-  return (end == t || v < 0 || v > 1000000000) ? 0 : (int)v;
-}
-
 /* Returns -1 when an owned string could not be copied; the caller still
  * releases *out. */
 static int row_to_ca(const PGresult *res, int row, void *out) {
   db_ca *ca = out;
   memset(ca, 0, sizeof(*ca));
-  db_get_text(res, row, 0, ca->id, sizeof(ca->id));
-  db_get_text(res, row, 1, ca->name, sizeof(ca->name));
-  db_get_text(res, row, 2, ca->type, sizeof(ca->type));
-  db_get_text(res, row, 3, ca->url, sizeof(ca->url));
-  db_get_text(res, row, 4, ca->profile_id, sizeof(ca->profile_id));
-  ca->api_token_sealed = db_get_dup(res, row, 5);
-  ca->ca_certificate = db_get_dup(res, row, 6);
-  db_get_text(res, row, 7, ca->created_at, sizeof(ca->created_at));
-  db_get_text(res, row, 8, ca->updated_at, sizeof(ca->updated_at));
-  ca->profiles_using = col_int(res, row, 9);
+  db_col_text(res, row, 0, ca->id, sizeof(ca->id));
+  db_col_text(res, row, 1, ca->name, sizeof(ca->name));
+  db_col_text(res, row, 2, ca->type, sizeof(ca->type));
+  db_col_text(res, row, 3, ca->url, sizeof(ca->url));
+  db_col_text(res, row, 4, ca->profile_id, sizeof(ca->profile_id));
+  ca->api_token_sealed = db_col_dup(res, row, 5);
+  ca->ca_certificate = db_col_dup(res, row, 6);
+  db_col_text(res, row, 7, ca->created_at, sizeof(ca->created_at));
+  db_col_text(res, row, 8, ca->updated_at, sizeof(ca->updated_at));
+  ca->profiles_using = db_col_int(res, row, 9);
   int complete = (ca->api_token_sealed != NULL || PQgetisnull(res, row, 5)) &&
                  (ca->ca_certificate != NULL || PQgetisnull(res, row, 6));
   return complete ? 0 : -1;
@@ -157,8 +147,8 @@ int db_ca_delete(db_conn *c, const char *id, int *profiles_using) {
     return rc;
   int deleted = 0;
   if (PQntuples(res) == 1) {
-    *profiles_using = col_int(res, 0, 0);
-    deleted = col_int(res, 0, 1);
+    *profiles_using = db_col_int(res, 0, 0);
+    deleted = db_col_int(res, 0, 1);
   }
   PQclear(res);
   return deleted > 0 ? 1 : 0;

@@ -129,40 +129,40 @@ DB_STMT(profile_resend,
 
 static void read_cert(const PGresult *res, int row, int col, db_cert *cert) {
   cert->present = !PQgetisnull(res, row, col);
-  db_get_text(res, row, col, cert->serial, sizeof(cert->serial));
-  db_get_text(res, row, col + 1, cert->not_before, sizeof(cert->not_before));
-  db_get_text(res, row, col + 2, cert->not_after, sizeof(cert->not_after));
-  db_get_text(res, row, col + 3, cert->sha256, sizeof(cert->sha256));
-  cert->valid = PQgetvalue(res, row, col + 4)[0] == 't';
+  db_col_text(res, row, col, cert->serial, sizeof(cert->serial));
+  db_col_text(res, row, col + 1, cert->not_before, sizeof(cert->not_before));
+  db_col_text(res, row, col + 2, cert->not_after, sizeof(cert->not_after));
+  db_col_text(res, row, col + 3, cert->sha256, sizeof(cert->sha256));
+  cert->valid = db_col_bool(res, row, col + 4);
 }
 
 /* DEPLOYMENT_HEAD_COLUMNS from column o on. */
 static void read_deployment_head(const PGresult *res, int row, int o, db_deployment *d) {
   char status[16];
-  db_get_text(res, row, o + 0, d->device_id, sizeof(d->device_id));
-  db_get_text(res, row, o + 1, d->profile_id, sizeof(d->profile_id));
-  db_get_text(res, row, o + 2, d->profile_name, sizeof(d->profile_name));
-  db_get_text(res, row, o + 3, d->key_mode, sizeof(d->key_mode));
-  db_get_text(res, row, o + 4, status, sizeof(status));
+  db_col_text(res, row, o + 0, d->device_id, sizeof(d->device_id));
+  db_col_text(res, row, o + 1, d->profile_id, sizeof(d->profile_id));
+  db_col_text(res, row, o + 2, d->profile_name, sizeof(d->profile_name));
+  db_col_text(res, row, o + 3, d->key_mode, sizeof(d->key_mode));
+  db_col_text(res, row, o + 4, status, sizeof(status));
   d->status = state_status_parse(status);
 }
 
 static void read_deployment(const PGresult *res, int row, int o, db_deployment *d) {
   memset(d, 0, sizeof(*d));
   read_deployment_head(res, row, o, d);
-  db_get_text(res, row, o + 5, d->failure_source, sizeof(d->failure_source));
-  db_get_text(res, row, o + 6, d->detail, sizeof(d->detail));
-  d->attempts = (int)strtol(PQgetvalue(res, row, o + 7), NULL, 10);
-  db_get_text(res, row, o + 8, d->next_attempt_at, sizeof(d->next_attempt_at));
-  d->generation = (int)strtol(PQgetvalue(res, row, o + 9), NULL, 10);
-  db_get_text(res, row, o + 10, d->updated_at, sizeof(d->updated_at));
-  d->issued_for_generation = PQgetvalue(res, row, o + 11)[0] == 't';
-  d->csr_for_generation = PQgetvalue(res, row, o + 12)[0] == 't';
+  db_col_text(res, row, o + 5, d->failure_source, sizeof(d->failure_source));
+  db_col_text(res, row, o + 6, d->detail, sizeof(d->detail));
+  d->attempts = db_col_int(res, row, o + 7);
+  db_col_text(res, row, o + 8, d->next_attempt_at, sizeof(d->next_attempt_at));
+  d->generation = db_col_int(res, row, o + 9);
+  db_col_text(res, row, o + 10, d->updated_at, sizeof(d->updated_at));
+  d->issued_for_generation = db_col_bool(res, row, o + 11);
+  d->csr_for_generation = db_col_bool(res, row, o + 12);
   read_cert(res, row, o + 13, &d->issued);
   read_cert(res, row, o + 18, &d->installed);
-  db_get_text(res, row, o + 23, d->renew_at, sizeof(d->renew_at));
-  db_get_text(res, row, o + 24, d->common_name, sizeof(d->common_name));
-  d->renew_before_days = (int)strtol(PQgetvalue(res, row, o + 25), NULL, 10);
+  db_col_text(res, row, o + 23, d->renew_at, sizeof(d->renew_at));
+  db_col_text(res, row, o + 24, d->common_name, sizeof(d->common_name));
+  d->renew_before_days = db_col_int(res, row, o + 25);
 }
 
 int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id, int lock,
@@ -182,17 +182,17 @@ int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id,
 /* A row of CHECKIN_COLUMNS from column o on. */
 static void read_checkin_deployment(const PGresult *res, int row, int o, db_deployment *d) {
   read_deployment_head(res, row, o, d);
-  d->attempts = (int)strtol(PQgetvalue(res, row, o + 5), NULL, 10);
-  d->generation = (int)strtol(PQgetvalue(res, row, o + 6), NULL, 10);
-  d->issued_for_generation = PQgetvalue(res, row, o + 7)[0] == 't';
-  d->csr_for_generation = PQgetvalue(res, row, o + 8)[0] == 't';
+  d->attempts = db_col_int(res, row, o + 5);
+  d->generation = db_col_int(res, row, o + 6);
+  d->issued_for_generation = db_col_bool(res, row, o + 7);
+  d->csr_for_generation = db_col_bool(res, row, o + 8);
   d->issued.present = !PQgetisnull(res, row, o + 9);
-  db_get_text(res, row, o + 9, d->issued.sha256, sizeof(d->issued.sha256));
-  db_get_text(res, row, o + 10, d->issued.not_before, sizeof(d->issued.not_before));
-  db_get_text(res, row, o + 11, d->issued.not_after, sizeof(d->issued.not_after));
-  db_get_text(res, row, o + 12, d->common_name, sizeof(d->common_name));
-  d->renew_before_days = (int)strtol(PQgetvalue(res, row, o + 13), NULL, 10);
-  db_get_text(res, row, o + 14, d->detail, sizeof(d->detail));
+  db_col_text(res, row, o + 9, d->issued.sha256, sizeof(d->issued.sha256));
+  db_col_text(res, row, o + 10, d->issued.not_before, sizeof(d->issued.not_before));
+  db_col_text(res, row, o + 11, d->issued.not_after, sizeof(d->issued.not_after));
+  db_col_text(res, row, o + 12, d->common_name, sizeof(d->common_name));
+  d->renew_before_days = db_col_int(res, row, o + 13);
+  db_col_text(res, row, o + 14, d->detail, sizeof(d->detail));
 }
 
 /* Reads the deployments of rows [first, first + n) from column o on, each
@@ -366,9 +366,9 @@ int db_deployment_key(db_conn *c, const char *device_id, const char *profile_id,
     return rc;
   int n = PQntuples(res);
   if (n > 0) {
-    *key_sealed = db_get_dup(res, 0, 0);
-    *cert_pem = db_get_dup(res, 0, 1);
-    *chain_pem = db_get_dup(res, 0, 2);
+    *key_sealed = db_col_dup(res, 0, 0);
+    *cert_pem = db_col_dup(res, 0, 1);
+    *chain_pem = db_col_dup(res, 0, 2);
   }
   PQclear(res);
   return n > 0 ? 1 : 0;

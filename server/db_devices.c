@@ -5,7 +5,6 @@
 #include "db_internal.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 /* Counts come from a lateral aggregate over the device's deployments (the
  * primary key's device_id prefix), computed only for the rows a page
@@ -59,15 +58,15 @@ DB_STMT(history_list, "SELECT h.id, " DB_TS_US(
 
 static int row_to_device(const PGresult *res, int row, void *out) {
   db_device *d = out;
-  db_get_text(res, row, 0, d->id, sizeof(d->id));
-  db_get_text(res, row, 1, d->serial, sizeof(d->serial));
-  db_get_text(res, row, 2, d->name, sizeof(d->name));
-  db_get_text(res, row, 3, d->enrolled_at, sizeof(d->enrolled_at));
-  db_get_text(res, row, 4, d->last_checkin_at, sizeof(d->last_checkin_at));
-  d->pending = (int)strtol(PQgetvalue(res, row, 5), NULL, 10);
-  d->verifying = (int)strtol(PQgetvalue(res, row, 6), NULL, 10);
-  d->verified = (int)strtol(PQgetvalue(res, row, 7), NULL, 10);
-  d->failed = (int)strtol(PQgetvalue(res, row, 8), NULL, 10);
+  db_col_text(res, row, 0, d->id, sizeof(d->id));
+  db_col_text(res, row, 1, d->serial, sizeof(d->serial));
+  db_col_text(res, row, 2, d->name, sizeof(d->name));
+  db_col_text(res, row, 3, d->enrolled_at, sizeof(d->enrolled_at));
+  db_col_text(res, row, 4, d->last_checkin_at, sizeof(d->last_checkin_at));
+  d->pending = db_col_int(res, row, 5);
+  d->verifying = db_col_int(res, row, 6);
+  d->verified = db_col_int(res, row, 7);
+  d->failed = db_col_int(res, row, 8);
   return 0;
 }
 
@@ -104,14 +103,14 @@ int db_device_delete(db_conn *c, const char *id, const char *actor) {
 
 static int row_to_event(const PGresult *res, int row, void *out) {
   db_history_event *e = out;
-  db_get_text(res, row, 0, e->id, sizeof(e->id));
-  db_get_text(res, row, 1, e->at, sizeof(e->at));
-  db_get_text(res, row, 2, e->actor, sizeof(e->actor));
-  db_get_text(res, row, 3, e->event, sizeof(e->event));
-  db_get_text(res, row, 4, e->from, sizeof(e->from));
-  db_get_text(res, row, 5, e->to, sizeof(e->to));
-  e->generation = (int)strtol(PQgetvalue(res, row, 6), NULL, 10);
-  db_get_text(res, row, 7, e->detail, sizeof(e->detail));
+  db_col_text(res, row, 0, e->id, sizeof(e->id));
+  db_col_text(res, row, 1, e->at, sizeof(e->at));
+  db_col_text(res, row, 2, e->actor, sizeof(e->actor));
+  db_col_text(res, row, 3, e->event, sizeof(e->event));
+  db_col_text(res, row, 4, e->from, sizeof(e->from));
+  db_col_text(res, row, 5, e->to, sizeof(e->to));
+  e->generation = db_col_int(res, row, 6);
+  db_col_text(res, row, 7, e->detail, sizeof(e->detail));
   return 0;
 }
 

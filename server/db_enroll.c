@@ -22,11 +22,11 @@ DB_STMT(device_enroll,
         "RETURNING id, (xmax = 0)");
 
 void db_read_device_identity(const PGresult *res, int row, db_device_identity *out) {
-  db_get_text(res, row, 0, out->id, sizeof(out->id));
-  db_get_text(res, row, 1, out->serial, sizeof(out->serial));
-  db_get_text(res, row, 2, out->name, sizeof(out->name));
-  db_get_text(res, row, DB_DEVICE_IDENTITY_TOKEN_HASH, out->token_hash, sizeof(out->token_hash));
-  out->contact_due = PQgetvalue(res, row, 4)[0] == 't';
+  db_col_text(res, row, 0, out->id, sizeof(out->id));
+  db_col_text(res, row, 1, out->serial, sizeof(out->serial));
+  db_col_text(res, row, 2, out->name, sizeof(out->name));
+  db_col_text(res, row, DB_DEVICE_IDENTITY_TOKEN_HASH, out->token_hash, sizeof(out->token_hash));
+  out->contact_due = db_col_bool(res, row, 4);
 }
 
 int db_device_authenticate(db_conn *c, const char *token_hash, db_device_identity *out) {
@@ -50,7 +50,7 @@ int db_enroll_secret_exists(db_conn *c, const char *secret_hash, char stored_has
     return rc;
   int n = PQntuples(res);
   if (n > 0)
-    db_get_text(res, 0, 0, stored_hash, 65);
+    db_col_text(res, 0, 0, stored_hash, 65);
   PQclear(res);
   return n > 0 ? 1 : 0;
 }
@@ -62,8 +62,8 @@ int db_device_enroll(db_conn *c, const char *serial, const char *name, const cha
   PGresult *res = db_exec(c, &device_enroll, 3, p, &rc);
   if (res == NULL)
     return rc;
-  db_get_text(res, 0, 0, id, 40);
-  *created = PQgetvalue(res, 0, 1)[0] == 't';
+  db_col_text(res, 0, 0, id, 40);
+  *created = db_col_bool(res, 0, 1);
   PQclear(res);
   return 1;
 }

@@ -18,9 +18,9 @@ DB_STMT(enroll_secret_delete, "DELETE FROM enroll_secrets WHERE id = $1::uuid");
 
 static int row_to_secret(const PGresult *res, int row, void *out) {
   db_enroll_secret *s = out;
-  db_get_text(res, row, 0, s->id, sizeof(s->id));
-  db_get_text(res, row, 1, s->name, sizeof(s->name));
-  db_get_text(res, row, 2, s->created_at, sizeof(s->created_at));
+  db_col_text(res, row, 0, s->id, sizeof(s->id));
+  db_col_text(res, row, 1, s->name, sizeof(s->name));
+  db_col_text(res, row, 2, s->created_at, sizeof(s->created_at));
   return 0;
 }
 

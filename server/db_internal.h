@@ -1,6 +1,7 @@
 /*
- * db_internal.h: for the database layer's own files (db*.c) only. The one
- * place that includes libpq.
+ * db_internal.h: for the database layer's own files (db*.c) only. It and
+ * db_col.h (the column readers, which it includes) are the only headers
+ * that include libpq.
  *
  * Statements are declared where they are used with DB_STMT and prepared on
  * a connection the first time it runs them (and again after a reconnect).
@@ -11,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "db.h"
+#include "db_col.h"
 #include "db_enroll.h"
 
 #define DB_MAX_STATEMENTS 256
@@ -122,14 +124,8 @@ static inline int db_conn_alive(const db_conn *conn) {
  * when it has none or it broke; a failure is logged. Returns 0 or -1. */
 int db_conn_ensure(db_conn *conn, const char *conninfo);
 
-/* Copies column `col` of row `row` into buf (NUL-terminated, cut to fit). */
-void db_get_text(const PGresult *res, int row, int col, char *buf, size_t len);
-
 /* Rows affected by an INSERT/UPDATE/DELETE result. */
 int db_affected(const PGresult *res);
-
-/* malloc'd copy of a column, NULL when SQL NULL. */
-char *db_get_dup(const PGresult *res, int row, int col);
 
 /* How a read handed to db_async (db_async.h) ends: with its rows, rows
  * [row, row + nrows) of res (nrows 0: none for its key), or with res NULL

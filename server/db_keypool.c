@@ -26,7 +26,7 @@ int db_keypool_take(db_conn *c, char **sealed) {
     return rc;
   int n = PQntuples(res);
   if (n > 0)
-    *sealed = db_get_dup(res, 0, 0);
+    *sealed = db_col_dup(res, 0, 0);
   PQclear(res);
   return n > 0 && *sealed ? 1 : 0;
 }

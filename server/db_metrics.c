@@ -68,14 +68,14 @@ static int read_profiles(db_conn *c, db_metrics *out) {
   }
   for (int i = 0; i < n; i++) {
     db_metrics_profile *p = &out->profiles[i];
-    db_get_text(res, i, 0, p->name, sizeof(p->name));
+    db_col_text(res, i, 0, p->name, sizeof(p->name));
     long long *fields[] = {&p->pending, &p->verifying, &p->verified, &p->failed,
                            &p->failed_with_valid_certificate};
     for (int k = 0; k < 5; k++)
-      *fields[k] = strtoll(PQgetvalue(res, i, 1 + k), NULL, 10);
+      *fields[k] = db_col_int64(res, i, 1 + k);
     p->has_expiry = !PQgetisnull(res, i, 6);
     if (p->has_expiry)
-      p->soonest_expiry = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+      p->soonest_expiry = db_col_int64(res, i, 6);
   }
   out->nprofiles = n;
   PQclear(res);
@@ -90,7 +90,7 @@ static int read_queue_depth(db_conn *c, db_metrics *out) {
   PGresult *res = db_exec(c, &metrics_queue_depth, 1, p, &rc);
   if (res == NULL)
     return rc;
-  out->queue_depth = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+  out->queue_depth = PQntuples(res) > 0 ? db_col_int64(res, 0, 0) : 0;
   PQclear(res);
   return 1;
 }

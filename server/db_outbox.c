@@ -36,9 +36,9 @@ int db_outbox_claim(db_conn *c, long lease_seconds, db_outbox_event *out) {
     return rc;
   int n = PQntuples(res);
   if (n > 0) {
-    db_get_text(res, 0, 0, out->id, sizeof(out->id));
-    out->body = db_get_dup(res, 0, 1);
-    out->attempts = (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
+    db_col_text(res, 0, 0, out->id, sizeof(out->id));
+    out->body = db_col_dup(res, 0, 1);
+    out->attempts = db_col_int(res, 0, 2);
   }
   PQclear(res);
   if (n > 0 && out->body == NULL)
@@ -84,7 +84,7 @@ int db_outbox_next_due_in(db_conn *c, double *seconds) {
     return rc;
   int found = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0);
   if (found)
-    *seconds = strtod(PQgetvalue(res, 0, 0), NULL);
+    *seconds = db_col_double(res, 0, 0);
   PQclear(res);
   return found;
 }

@@ -4,7 +4,7 @@
 #include "db_generation.h"
 #include "db_internal.h"
 
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 /* clang-format off */
@@ -53,36 +53,26 @@ DB_STMT(profiles_delete,
         "SELECT (SELECT count(*) FROM gone)::int, (SELECT count(*) FROM hist)::int");
 /* clang-format on */
 
-/* Integer column value; 0 when NULL or not a number. */
-static int col_int(const PGresult *res, int row, int col) {
-  if (PQgetisnull(res, row, col))
-    return 0;
-  const char *t = PQgetvalue(res, row, col);
-  char *end = NULL;
-  long v = strtol(t, &end, 10);
-  return (end == t || v < 0 || v > 1000000000) ? 0 : (int)v;
-}
-
 static int row_to_profile(const PGresult *res, int row, void *out) {
   db_profile *p = out;
   memset(p, 0, sizeof(*p));
-  db_get_text(res, row, 0, p->id, sizeof(p->id));
-  db_get_text(res, row, 1, p->name, sizeof(p->name));
-  db_get_text(res, row, 2, p->ca_id, sizeof(p->ca_id));
-  db_get_text(res, row, 3, p->ca_name, sizeof(p->ca_name));
-  db_get_text(res, row, 4, p->common_name, sizeof(p->common_name));
+  db_col_text(res, row, 0, p->id, sizeof(p->id));
+  db_col_text(res, row, 1, p->name, sizeof(p->name));
+  db_col_text(res, row, 2, p->ca_id, sizeof(p->ca_id));
+  db_col_text(res, row, 3, p->ca_name, sizeof(p->ca_name));
+  db_col_text(res, row, 4, p->common_name, sizeof(p->common_name));
   p->has_upn = !PQgetisnull(res, row, 5);
-  db_get_text(res, row, 5, p->upn, sizeof(p->upn));
-  db_get_text(res, row, 6, p->seat_id, sizeof(p->seat_id));
-  db_get_text(res, row, 7, p->key_mode, sizeof(p->key_mode));
-  p->renew_before_days = col_int(res, row, 8);
-  p->assign_all = strcmp(PQgetvalue(res, row, 9), "t") == 0;
-  db_get_text(res, row, 10, p->created_at, sizeof(p->created_at));
-  db_get_text(res, row, 11, p->updated_at, sizeof(p->updated_at));
-  p->pending = col_int(res, row, 12);
-  p->verifying = col_int(res, row, 13);
-  p->verified = col_int(res, row, 14);
-  p->failed = col_int(res, row, 15);
+  db_col_text(res, row, 5, p->upn, sizeof(p->upn));
+  db_col_text(res, row, 6, p->seat_id, sizeof(p->seat_id));
+  db_col_text(res, row, 7, p->key_mode, sizeof(p->key_mode));
+  p->renew_before_days = db_col_int(res, row, 8);
+  p->assign_all = db_col_bool(res, row, 9);
+  db_col_text(res, row, 10, p->created_at, sizeof(p->created_at));
+  db_col_text(res, row, 11, p->updated_at, sizeof(p->updated_at));
+  p->pending = db_col_int(res, row, 12);
+  p->verifying = db_col_int(res, row, 13);
+  p->verified = db_col_int(res, row, 14);
+  p->failed = db_col_int(res, row, 15);
   return 0;
 }
 
@@ -112,7 +102,7 @@ int db_profile_insert(db_conn *c, const db_profile_fields *f, char id_out[40]) {
     return rc;
   int n = PQntuples(res);
   if (n == 1)
-    db_get_text(res, 0, 0, id_out, 40);
+    db_col_text(res, 0, 0, id_out, 40);
   PQclear(res);
   return n == 1 ? 1 : DB_HARD_ERROR;
 }
@@ -166,7 +156,7 @@ int db_profile_delete(db_conn *c, const char *id, const char *actor) {
   PGresult *res = db_exec(c, &profiles_delete, 2, p, &rc);
   if (res == NULL)
     return rc;
-  int n = PQntuples(res) == 1 ? col_int(res, 0, 0) : 0;
+  int n = PQntuples(res) == 1 ? db_col_int(res, 0, 0) : 0;
   PQclear(res);
   return n > 0 ? 1 : 0;
 }

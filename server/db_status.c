@@ -5,9 +5,6 @@
 
 #include "db_internal.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 /* cond: "" overall, or a condition on profile_id = $1 (with AND). */
 #define STATUS_SELECT(cond)                                                                        \
   "SELECT c.pending, c.verifying, c.verified, c.failed, e.later "                                  \
@@ -42,7 +39,7 @@ int db_status_counts(db_conn *c, const char *profile_id, db_status *out) {
     long long *fields[] = {&out->pending, &out->verifying, &out->verified, &out->failed,
                            &out->failed_with_valid_certificate};
     for (int i = 0; i < 5; i++)
-      *fields[i] = strtoll(PQgetvalue(res, 0, i), NULL, 10);
+      *fields[i] = db_col_int64(res, 0, i);
     out->total = out->pending + out->verifying + out->verified + out->failed;
   }
   PQclear(res);

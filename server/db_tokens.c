@@ -23,11 +23,11 @@ DB_STMT(token_bootstrap, "INSERT INTO api_tokens (name, role, token_hash) "
 
 static int row_to_token(const PGresult *res, int row, void *out) {
   db_token *t = out;
-  db_get_text(res, row, 0, t->id, sizeof(t->id));
-  db_get_text(res, row, 1, t->name, sizeof(t->name));
-  db_get_text(res, row, 2, t->role, sizeof(t->role));
-  db_get_text(res, row, 3, t->created_at, sizeof(t->created_at));
-  db_get_text(res, row, 4, t->token_hash, sizeof(t->token_hash));
+  db_col_text(res, row, 0, t->id, sizeof(t->id));
+  db_col_text(res, row, 1, t->name, sizeof(t->name));
+  db_col_text(res, row, 2, t->role, sizeof(t->role));
+  db_col_text(res, row, 3, t->created_at, sizeof(t->created_at));
+  db_col_text(res, row, 4, t->token_hash, sizeof(t->token_hash));
   return 0;
 }
 

@@ -69,25 +69,25 @@ int db_claim_next(db_conn *c, long lease_seconds, db_claim *out) {
     return rc;
   int n = PQntuples(res);
   if (n > 0) {
-    db_get_text(res, 0, 0, out->device_id, sizeof(out->device_id));
-    db_get_text(res, 0, 1, out->profile_id, sizeof(out->profile_id));
-    out->generation = (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
-    out->attempts = (int)strtol(PQgetvalue(res, 0, 3), NULL, 10);
-    db_get_text(res, 0, 4, out->key_mode, sizeof(out->key_mode));
-    out->csr = db_get_dup(res, 0, 5);
-    out->common_name = db_get_dup(res, 0, 6);
-    out->upn = db_get_dup(res, 0, 7);
-    out->seat_id = db_get_dup(res, 0, 8);
-    out->device_serial = db_get_dup(res, 0, 9);
-    out->device_name = db_get_dup(res, 0, 10);
-    out->ca_name = db_get_dup(res, 0, 11);
-    out->ca_url = db_get_dup(res, 0, 12);
-    out->ca_token_sealed = db_get_dup(res, 0, 13);
-    out->ca_profile_id = db_get_dup(res, 0, 14);
-    out->ca_certificate = db_get_dup(res, 0, 15);
-    db_get_text(res, 0, 16, out->installed_not_after, sizeof(out->installed_not_after));
-    out->installed_valid = PQgetvalue(res, 0, 17)[0] == 't';
-    db_get_text(res, 0, 18, out->claim_id, sizeof(out->claim_id));
+    db_col_text(res, 0, 0, out->device_id, sizeof(out->device_id));
+    db_col_text(res, 0, 1, out->profile_id, sizeof(out->profile_id));
+    out->generation = db_col_int(res, 0, 2);
+    out->attempts = db_col_int(res, 0, 3);
+    db_col_text(res, 0, 4, out->key_mode, sizeof(out->key_mode));
+    out->csr = db_col_dup(res, 0, 5);
+    out->common_name = db_col_dup(res, 0, 6);
+    out->upn = db_col_dup(res, 0, 7);
+    out->seat_id = db_col_dup(res, 0, 8);
+    out->device_serial = db_col_dup(res, 0, 9);
+    out->device_name = db_col_dup(res, 0, 10);
+    out->ca_name = db_col_dup(res, 0, 11);
+    out->ca_url = db_col_dup(res, 0, 12);
+    out->ca_token_sealed = db_col_dup(res, 0, 13);
+    out->ca_profile_id = db_col_dup(res, 0, 14);
+    out->ca_certificate = db_col_dup(res, 0, 15);
+    db_col_text(res, 0, 16, out->installed_not_after, sizeof(out->installed_not_after));
+    out->installed_valid = db_col_bool(res, 0, 17);
+    db_col_text(res, 0, 18, out->claim_id, sizeof(out->claim_id));
     clock_gettime(CLOCK_BOOTTIME, &out->claimed_at);
   }
   PQclear(res);
@@ -142,7 +142,7 @@ int db_next_due_in(db_conn *c, double *seconds) {
   if (res == NULL)
     return rc;
   int none = PQgetisnull(res, 0, 0);
-  *seconds = none ? -1 : strtod(PQgetvalue(res, 0, 0), NULL);
+  *seconds = none ? -1 : db_col_double(res, 0, 0);
   if (!none && *seconds < 0)
     *seconds = 0;
   PQclear(res);
