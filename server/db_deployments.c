@@ -12,9 +12,23 @@
 #define CERT_COLUMNS(p)                                                                            \
   "d." p "_serial, " DB_TS("d." p "_not_before") ", " DB_TS("d." p "_not_after") ", "              \
   "d." p "_sha256, coalesce(now() BETWEEN d." p "_not_before AND d." p "_not_after, false)"
+// clang-format on
+/* The columns of CERT_COLUMNS, in its order (read_cert). */
+enum { CERT_SERIAL, CERT_NOT_BEFORE, CERT_NOT_AFTER, CERT_SHA256, CERT_VALID, CERT_NCOLUMNS };
 
 /* What every read of a deployment starts with (read_deployment_head). */
 #define DEPLOYMENT_HEAD_COLUMNS "d.device_id, d.profile_id, p.name, p.key_mode, d.status, "
+/* Its columns, in its order. */
+enum {
+  HEAD_DEVICE_ID,
+  HEAD_PROFILE_ID,
+  HEAD_PROFILE_NAME,
+  HEAD_KEY_MODE,
+  HEAD_STATUS,
+  HEAD_NCOLUMNS
+};
+
+// clang-format off
 #define DEPLOYMENT_COLUMNS                                                                         \
   DEPLOYMENT_HEAD_COLUMNS "coalesce(d.failure_source, ''), d.detail, d.attempts, "                \
   DB_TS("d.next_attempt_at") ", "                                                                  \
@@ -22,6 +36,24 @@
   "coalesce(d.csr_generation = d.generation, false), " CERT_COLUMNS("issued") ", "                 \
   CERT_COLUMNS("installed") ", " DB_TS("d.renew_at") ", p.common_name, "                           \
   "coalesce(p.renew_before_days, 0) "
+// clang-format on
+/* The columns of DEPLOYMENT_COLUMNS, in its order (read_deployment). */
+enum {
+  DEPLOYMENT_FAILURE_SOURCE = HEAD_NCOLUMNS,
+  DEPLOYMENT_DETAIL,
+  DEPLOYMENT_ATTEMPTS,
+  DEPLOYMENT_NEXT_ATTEMPT_AT,
+  DEPLOYMENT_GENERATION,
+  DEPLOYMENT_UPDATED_AT,
+  DEPLOYMENT_ISSUED_FOR_GENERATION,
+  DEPLOYMENT_CSR_FOR_GENERATION,
+  DEPLOYMENT_ISSUED,                                        /* CERT_COLUMNS("issued") */
+  DEPLOYMENT_INSTALLED = DEPLOYMENT_ISSUED + CERT_NCOLUMNS, /* CERT_COLUMNS("installed") */
+  DEPLOYMENT_RENEW_AT = DEPLOYMENT_INSTALLED + CERT_NCOLUMNS,
+  DEPLOYMENT_COMMON_NAME,
+  DEPLOYMENT_RENEW_BEFORE_DAYS
+};
+
 #define DEPLOYMENT_SELECT                                                                          \
   "SELECT " DEPLOYMENT_COLUMNS "FROM deployments d JOIN profiles p ON p.id = d.profile_id "
 
@@ -30,12 +62,14 @@ DB_STMT(deployment_get,
 DB_STMT(deployment_get_lock, DEPLOYMENT_SELECT
         "WHERE d.device_id = $1::uuid AND d.profile_id = $2::uuid FOR UPDATE OF d");
 DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid ORDER BY p.name");
+
 /* What a check-in decides with (read_checkin_deployment): the state, the
  * profile's key mode, common name and window, and the issued
  * certificate's hash, with its validity only while it awaits
  * confirmation; and the detail the reply shows the device (why it
  * failed, what a pending one waits for). A third of DEPLOYMENT_COLUMNS:
  * the check-in is the busiest query and each column and to_char() costs. */
+// clang-format off
 #define CHECKIN_ISSUED_TS(col)                                                                     \
   "CASE WHEN d.status IN ('pending', 'verifying') THEN " DB_TS(col) " END"
 #define CHECKIN_COLUMNS                                                                            \
@@ -44,11 +78,28 @@ DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid 
   "coalesce(d.csr_generation = d.generation, false), d.issued_sha256, "                            \
   CHECKIN_ISSUED_TS("d.issued_not_before") ", " CHECKIN_ISSUED_TS("d.issued_not_after") ", "       \
   "p.common_name, coalesce(p.renew_before_days, 0), d.detail "
+// clang-format on
+/* The columns of CHECKIN_COLUMNS, in its order (read_checkin_deployment). */
+enum {
+  CHECKIN_ATTEMPTS = HEAD_NCOLUMNS,
+  CHECKIN_GENERATION,
+  CHECKIN_ISSUED_FOR_GENERATION,
+  CHECKIN_CSR_FOR_GENERATION,
+  CHECKIN_ISSUED_SHA256,
+  CHECKIN_ISSUED_NOT_BEFORE,
+  CHECKIN_ISSUED_NOT_AFTER,
+  CHECKIN_COMMON_NAME,
+  CHECKIN_RENEW_BEFORE_DAYS,
+  CHECKIN_DETAIL
+};
+
 /* The check-ins' reads (db_async_read()): for each token hash in $1, its
  * device and deployments (one row with NULL deployment columns when it
  * has none), a device's rows together. The unique index on token_hash
  * returns them in its order, so the ORDER BY costs no Sort node; each
- * device's rows are sorted by profile name in C. */
+ * device's rows are sorted by profile name in C. The deployment's
+ * columns start after the device's, at DB_DEVICE_IDENTITY_NCOLUMNS. */
+// clang-format off
 DB_STMT(device_checkin_load,
         "SELECT " DB_DEVICE_IDENTITY_COLUMNS("v") ", " CHECKIN_COLUMNS
         "FROM devices v LEFT JOIN (deployments d JOIN profiles p ON p.id = d.profile_id) "
@@ -127,42 +178,46 @@ DB_STMT(profile_resend,
         "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, $3, 'resend', "
         "old_status, 'pending', generation, 'admin resend' FROM u");
 
+/* CERT_COLUMNS from column col on. */
 static void read_cert(const PGresult *res, int row, int col, db_cert *cert) {
-  cert->present = !PQgetisnull(res, row, col);
-  db_col_text(res, row, col, cert->serial, sizeof(cert->serial));
-  db_col_text(res, row, col + 1, cert->not_before, sizeof(cert->not_before));
-  db_col_text(res, row, col + 2, cert->not_after, sizeof(cert->not_after));
-  db_col_text(res, row, col + 3, cert->sha256, sizeof(cert->sha256));
-  cert->valid = db_col_bool(res, row, col + 4);
+  cert->present = !PQgetisnull(res, row, col + CERT_SERIAL);
+  db_col_text(res, row, col + CERT_SERIAL, cert->serial, sizeof(cert->serial));
+  db_col_text(res, row, col + CERT_NOT_BEFORE, cert->not_before, sizeof(cert->not_before));
+  db_col_text(res, row, col + CERT_NOT_AFTER, cert->not_after, sizeof(cert->not_after));
+  db_col_text(res, row, col + CERT_SHA256, cert->sha256, sizeof(cert->sha256));
+  cert->valid = db_col_bool(res, row, col + CERT_VALID);
 }
 
 /* DEPLOYMENT_HEAD_COLUMNS from column o on. */
 static void read_deployment_head(const PGresult *res, int row, int o, db_deployment *d) {
   char status[16];
-  db_col_text(res, row, o + 0, d->device_id, sizeof(d->device_id));
-  db_col_text(res, row, o + 1, d->profile_id, sizeof(d->profile_id));
-  db_col_text(res, row, o + 2, d->profile_name, sizeof(d->profile_name));
-  db_col_text(res, row, o + 3, d->key_mode, sizeof(d->key_mode));
-  db_col_text(res, row, o + 4, status, sizeof(status));
+  db_col_text(res, row, o + HEAD_DEVICE_ID, d->device_id, sizeof(d->device_id));
+  db_col_text(res, row, o + HEAD_PROFILE_ID, d->profile_id, sizeof(d->profile_id));
+  db_col_text(res, row, o + HEAD_PROFILE_NAME, d->profile_name, sizeof(d->profile_name));
+  db_col_text(res, row, o + HEAD_KEY_MODE, d->key_mode, sizeof(d->key_mode));
+  db_col_text(res, row, o + HEAD_STATUS, status, sizeof(status));
   d->status = state_status_parse(status);
 }
 
+/* DEPLOYMENT_COLUMNS from column o on. */
 static void read_deployment(const PGresult *res, int row, int o, db_deployment *d) {
   memset(d, 0, sizeof(*d));
   read_deployment_head(res, row, o, d);
-  db_col_text(res, row, o + 5, d->failure_source, sizeof(d->failure_source));
-  db_col_text(res, row, o + 6, d->detail, sizeof(d->detail));
-  d->attempts = db_col_int(res, row, o + 7);
-  db_col_text(res, row, o + 8, d->next_attempt_at, sizeof(d->next_attempt_at));
-  d->generation = db_col_int(res, row, o + 9);
-  db_col_text(res, row, o + 10, d->updated_at, sizeof(d->updated_at));
-  d->issued_for_generation = db_col_bool(res, row, o + 11);
-  d->csr_for_generation = db_col_bool(res, row, o + 12);
-  read_cert(res, row, o + 13, &d->issued);
-  read_cert(res, row, o + 18, &d->installed);
-  db_col_text(res, row, o + 23, d->renew_at, sizeof(d->renew_at));
-  db_col_text(res, row, o + 24, d->common_name, sizeof(d->common_name));
-  d->renew_before_days = db_col_int(res, row, o + 25);
+  db_col_text(res, row, o + DEPLOYMENT_FAILURE_SOURCE, d->failure_source,
+              sizeof(d->failure_source));
+  db_col_text(res, row, o + DEPLOYMENT_DETAIL, d->detail, sizeof(d->detail));
+  d->attempts = db_col_int(res, row, o + DEPLOYMENT_ATTEMPTS);
+  db_col_text(res, row, o + DEPLOYMENT_NEXT_ATTEMPT_AT, d->next_attempt_at,
+              sizeof(d->next_attempt_at));
+  d->generation = db_col_int(res, row, o + DEPLOYMENT_GENERATION);
+  db_col_text(res, row, o + DEPLOYMENT_UPDATED_AT, d->updated_at, sizeof(d->updated_at));
+  d->issued_for_generation = db_col_bool(res, row, o + DEPLOYMENT_ISSUED_FOR_GENERATION);
+  d->csr_for_generation = db_col_bool(res, row, o + DEPLOYMENT_CSR_FOR_GENERATION);
+  read_cert(res, row, o + DEPLOYMENT_ISSUED, &d->issued);
+  read_cert(res, row, o + DEPLOYMENT_INSTALLED, &d->installed);
+  db_col_text(res, row, o + DEPLOYMENT_RENEW_AT, d->renew_at, sizeof(d->renew_at));
+  db_col_text(res, row, o + DEPLOYMENT_COMMON_NAME, d->common_name, sizeof(d->common_name));
+  d->renew_before_days = db_col_int(res, row, o + DEPLOYMENT_RENEW_BEFORE_DAYS);
 }
 
 int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id, int lock,
@@ -182,17 +237,19 @@ int db_deployment_get(db_conn *c, const char *device_id, const char *profile_id,
 /* A row of CHECKIN_COLUMNS from column o on. */
 static void read_checkin_deployment(const PGresult *res, int row, int o, db_deployment *d) {
   read_deployment_head(res, row, o, d);
-  d->attempts = db_col_int(res, row, o + 5);
-  d->generation = db_col_int(res, row, o + 6);
-  d->issued_for_generation = db_col_bool(res, row, o + 7);
-  d->csr_for_generation = db_col_bool(res, row, o + 8);
-  d->issued.present = !PQgetisnull(res, row, o + 9);
-  db_col_text(res, row, o + 9, d->issued.sha256, sizeof(d->issued.sha256));
-  db_col_text(res, row, o + 10, d->issued.not_before, sizeof(d->issued.not_before));
-  db_col_text(res, row, o + 11, d->issued.not_after, sizeof(d->issued.not_after));
-  db_col_text(res, row, o + 12, d->common_name, sizeof(d->common_name));
-  d->renew_before_days = db_col_int(res, row, o + 13);
-  db_col_text(res, row, o + 14, d->detail, sizeof(d->detail));
+  d->attempts = db_col_int(res, row, o + CHECKIN_ATTEMPTS);
+  d->generation = db_col_int(res, row, o + CHECKIN_GENERATION);
+  d->issued_for_generation = db_col_bool(res, row, o + CHECKIN_ISSUED_FOR_GENERATION);
+  d->csr_for_generation = db_col_bool(res, row, o + CHECKIN_CSR_FOR_GENERATION);
+  d->issued.present = !PQgetisnull(res, row, o + CHECKIN_ISSUED_SHA256);
+  db_col_text(res, row, o + CHECKIN_ISSUED_SHA256, d->issued.sha256, sizeof(d->issued.sha256));
+  db_col_text(res, row, o + CHECKIN_ISSUED_NOT_BEFORE, d->issued.not_before,
+              sizeof(d->issued.not_before));
+  db_col_text(res, row, o + CHECKIN_ISSUED_NOT_AFTER, d->issued.not_after,
+              sizeof(d->issued.not_after));
+  db_col_text(res, row, o + CHECKIN_COMMON_NAME, d->common_name, sizeof(d->common_name));
+  d->renew_before_days = db_col_int(res, row, o + CHECKIN_RENEW_BEFORE_DAYS);
+  db_col_text(res, row, o + CHECKIN_DETAIL, d->detail, sizeof(d->detail));
 }
 
 /* Reads the deployments of rows [first, first + n) from column o on, each
@@ -231,8 +288,8 @@ static void checkin_read_done(void *arg, const PGresult *res, int row, int n, in
   db_checkin *out = arg;
   if (n > 0) {
     db_read_device_identity(res, row, &out->dev);
-    /* the first deployment column, d.device_id, is NULL without deployments */
-    out->count = PQgetisnull(res, row, DB_DEVICE_IDENTITY_NCOLUMNS) ? 0 : n;
+    /* d.device_id is NULL without deployments */
+    out->count = PQgetisnull(res, row, DB_DEVICE_IDENTITY_NCOLUMNS + HEAD_DEVICE_ID) ? 0 : n;
   }
   if (res == NULL) {
     out->found = rc;
