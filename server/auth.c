@@ -3,7 +3,7 @@
 
 #include "checkin_touch.h"
 #include "crypto.h"
-#include "db_enroll.h"
+#include "db_device_auth.h"
 #include "db_tokens.h"
 #include "ratelimit.h"
 #include "reply.h"

@@ -2,7 +2,7 @@
 #include "checkin_touch.h"
 
 #include "db.h"
-#include "db_enroll.h"
+#include "db_device_auth.h"
 #include "log.h"
 
 #include <pthread.h>

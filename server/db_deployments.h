@@ -13,7 +13,7 @@
 #define CERTDEPLOY_DB_DEPLOYMENTS_H
 
 #include "db.h"
-#include "db_enroll.h"
+#include "db_device_auth.h"
 #include "state.h"
 
 typedef struct db_cert {

@@ -1,7 +1,8 @@
 /*
  * db_devices.h: the admin's view of enrolled devices (list, read, delete)
  * and the history of their deployments. Enrollment and check-in are the
- * device API's (db_enroll.h). Return values follow db.h.
+ * device API's (db_enroll.h, db_device_auth.h). Return values follow
+ * db.h.
  */
 #ifndef CERTDEPLOY_DB_DEVICES_H
 #define CERTDEPLOY_DB_DEVICES_H

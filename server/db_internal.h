@@ -13,7 +13,7 @@
 
 #include "db.h"
 #include "db_col.h"
-#include "db_enroll.h"
+#include "db_device_auth.h"
 
 #define DB_MAX_STATEMENTS 256
 
@@ -47,7 +47,7 @@ PGresult *db_exec(db_conn *conn, db_stmt *stmt, int nparams, const char *const *
 #define DB_STR_(x) #x
 #define DB_STR(x) DB_STR_(x) /* a number macro as SQL text */
 
-/* A device's identity (db_enroll.h) as the first DB_DEVICE_IDENTITY_NCOLUMNS
+/* A device's identity (db_device_auth.h) as the first DB_DEVICE_IDENTITY_NCOLUMNS
  * columns of a row: DB_DEVICE_IDENTITY_COLUMNS selects them from the
  * devices table `t`. The last says whether the contact time is due (a
  * boolean: the check-in's read is the busiest query, and an age in

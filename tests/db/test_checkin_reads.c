@@ -24,7 +24,7 @@
 
 #include "db_async.h"
 #include "db_deployments.h"
-#include "db_enroll.h"
+#include "db_device_auth.h"
 #include "db_fixture.h"
 
 static db_async *reads;
