@@ -46,8 +46,6 @@ DB_STMT(unassign,
 DB_STMT(devices_missing,
         "SELECT i FROM unnest($1::uuid[]) WITH ORDINALITY AS l(id, i) "
         "WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = l.id) ORDER BY i LIMIT 1");
-DB_STMT(profile_exists, "SELECT 1 FROM profiles WHERE id = $1::uuid");
-DB_STMT(notify_work, "SELECT pg_notify('certdeploy_work', '')");
 
 int db_assign_all_devices(db_conn *c, const char *profile_id, const char *actor) {
   const char *p[] = {profile_id, actor};
@@ -121,20 +119,4 @@ int db_profile_requeue(db_conn *c, const char *profile_id, const char *actor, in
 int db_unassign(db_conn *c, const char *profile_id, const char *device_id, const char *actor) {
   const char *p[] = {profile_id, device_id, actor};
   return db_exec_affected(c, &unassign, 3, p);
-}
-
-int db_notify_work(db_conn *c) {
-  int rc = db_exec_affected(c, &notify_work, 0, NULL);
-  return rc < 0 ? rc : 0;
-}
-
-int db_profile_exists(db_conn *c, const char *profile_id) {
-  int rc;
-  const char *p[] = {profile_id};
-  PGresult *res = db_exec(c, &profile_exists, 1, p, &rc);
-  if (res == NULL)
-    return rc;
-  int n = PQntuples(res);
-  PQclear(res);
-  return n > 0 ? 1 : 0;
 }

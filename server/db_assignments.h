@@ -39,10 +39,4 @@ int db_profile_requeue(db_conn *c, const char *profile_id, const char *actor, in
 /* Removes one deployment; its history stays. Returns 1 removed, 0 none. */
 int db_unassign(db_conn *c, const char *profile_id, const char *device_id, const char *actor);
 
-/* 1 when the profile exists, 0 when not. */
-int db_profile_exists(db_conn *c, const char *profile_id);
-
-/* Wakes every instance's worker (NOTIFY) after new work was committed. */
-int db_notify_work(db_conn *c);
-
 #endif

@@ -145,7 +145,7 @@ DB_STMT(deployment_verified,
 DB_STMT(deployment_new_generation,
         GUARDED(DB_NEW_GENERATION_SET ", detail = $5", "", "'pending'", "$6", "$7", "$5"));
 
-DB_STMT(resend_allow, "SELECT set_config('certdeploy.resend', 'on', true)");
+DB_STMT(resend_allow, DB_RESEND_ALLOW);
 
 /* Only while the deployment is still in that status and generation; the
  * row lock orders it with a concurrent transition (e.g. a resend), so the
@@ -167,16 +167,6 @@ DB_STMT(deployment_store_csr,
 DB_STMT(deployment_key,
         "SELECT key_sealed, issued_pem, issued_chain FROM deployments WHERE device_id = $1::uuid "
         "AND profile_id = $2::uuid AND generation = $3::int AND issued_generation = generation");
-
-DB_STMT(profile_resend,
-        "WITH old AS (SELECT device_id AS dev, status AS old_status FROM deployments "
-        "             WHERE profile_id = $1::uuid AND status = $2::deployment_status FOR UPDATE), "
-        "u AS (UPDATE deployments d SET " DB_NEW_GENERATION_SET
-        ", detail = 'admin resend', updated_at = now() "
-        "      FROM old WHERE d.profile_id = $1::uuid AND d.device_id = old.dev "
-        "      RETURNING d.device_id, d.profile_id, d.generation, old.old_status) "
-        "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, $3, 'resend', "
-        "old_status, 'pending', generation, 'admin resend' FROM u");
 
 /* CERT_COLUMNS from column col on. */
 static void read_cert(const PGresult *res, int row, int col, db_cert *cert) {
@@ -429,25 +419,4 @@ int db_deployment_key(db_conn *c, const char *device_id, const char *profile_id,
   }
   PQclear(res);
   return n > 0 ? 1 : 0;
-}
-
-int db_profile_resend(db_conn *c, const char *profile_id, deployment_status status,
-                      const char *actor) {
-  int rc = db_begin(c);
-  if (rc != 0)
-    return rc;
-  if (status == STATUS_FAILED && (rc = db_exec_affected(c, &resend_allow, 0, NULL)) < 0)
-    goto fail;
-  const char *p[] = {profile_id, state_status_name(status), actor};
-  int n = db_exec_affected(c, &profile_resend, 3, p);
-  if (n < 0) {
-    rc = n;
-    goto fail;
-  }
-  if ((rc = db_commit(c)) != 0)
-    return rc;
-  return n;
-fail:
-  db_rollback(c);
-  return rc;
 }

@@ -139,9 +139,4 @@ int db_deployment_store_csr(db_conn *c, const char *device_id, const char *profi
 int db_deployment_key(db_conn *c, const char *device_id, const char *profile_id, int generation,
                       char **key_sealed, char **cert_pem, char **chain_pem);
 
-/* Resends every deployment of a profile in `status` ("failed" or
- * "verified"). Runs in its own transaction. Returns the number resent. */
-int db_profile_resend(db_conn *c, const char *profile_id, deployment_status status,
-                      const char *actor);
-
 #endif

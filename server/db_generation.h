@@ -17,6 +17,12 @@
   "issued_pem = NULL, issued_chain = NULL, issued_not_before = NULL, issued_not_after = NULL, "    \
   "issued_sha256 = NULL"
 
+/* Lets the transaction move failed deployments to pending: the state
+ * guard (db/schema/0002_deployments.sql) allows that way out of `failed`
+ * only with certdeploy.resend set, as an admin resend sets it, for the
+ * rest of its transaction. */
+#define DB_RESEND_ALLOW "SELECT set_config('certdeploy.resend', 'on', true)"
+
 /* Column list of deployment_history inserts. */
 #define DB_HISTORY_COLUMNS                                                                         \
   "deployment_history (device_id, profile_id, actor, event, from_status, to_status, generation, "  \

@@ -32,6 +32,7 @@ DB_STMT(profiles_insert,
         "renew_before_days, assign_all) VALUES ($1, $2::uuid, $3, " PROFILE_UPNS
         ", $5, $6, $7::int, $8::boolean) RETURNING id");
 DB_STMT(profiles_get, PROFILE_SELECT "WHERE p.id = $1::uuid");
+DB_STMT(profiles_exists, "SELECT 1 FROM profiles WHERE id = $1::uuid");
 DB_STMT(profiles_lock, "SELECT 1 FROM profiles WHERE id = $1::uuid FOR UPDATE");
 DB_STMT(profiles_list, PROFILE_SELECT
         "WHERE $1::timestamptz IS NULL OR (p.created_at, p.id) > ($1::timestamptz, $2::uuid) "
@@ -51,6 +52,18 @@ DB_STMT(profiles_delete,
         "         FROM dep RETURNING 1), "
         "gone AS (DELETE FROM profiles WHERE id = $1::uuid RETURNING 1) "
         "SELECT (SELECT count(*) FROM gone)::int, (SELECT count(*) FROM hist)::int");
+DB_STMT(profiles_resend_allow, DB_RESEND_ALLOW);
+/* Every deployment of profile $1 in status $2, to a new generation, with
+ * history by actor $3. */
+DB_STMT(profiles_resend,
+        "WITH old AS (SELECT device_id AS dev, status AS old_status FROM deployments "
+        "             WHERE profile_id = $1::uuid AND status = $2::deployment_status FOR UPDATE), "
+        "u AS (UPDATE deployments d SET " DB_NEW_GENERATION_SET
+        ", detail = 'admin resend', updated_at = now() "
+        "      FROM old WHERE d.profile_id = $1::uuid AND d.device_id = old.dev "
+        "      RETURNING d.device_id, d.profile_id, d.generation, old.old_status) "
+        "INSERT INTO " DB_HISTORY_COLUMNS " SELECT device_id, profile_id, $3, 'resend', "
+        "old_status, 'pending', generation, 'admin resend' FROM u");
 /* clang-format on */
 
 static int row_to_profile(const PGresult *res, int row, void *out) {
@@ -120,15 +133,21 @@ int db_profile_get(db_conn *c, const char *id, db_profile *out) {
   return n;
 }
 
-int db_profile_lock(db_conn *c, const char *id) {
+/* 1 when stmt, whose one parameter is the profile id, finds a row; 0
+ * when not. */
+static int profile_found(db_conn *c, db_stmt *stmt, const char *id) {
   int rc;
   const char *p[] = {id};
-  PGresult *res = db_exec(c, &profiles_lock, 1, p, &rc);
+  PGresult *res = db_exec(c, stmt, 1, p, &rc);
   if (res == NULL)
     return rc;
   int n = PQntuples(res) > 0 ? 1 : 0;
   PQclear(res);
   return n;
+}
+
+int db_profile_lock(db_conn *c, const char *id) {
+  return profile_found(c, &profiles_lock, id);
 }
 
 int db_profile_list(db_conn *c, const char *after_created, const char *after_id, int limit,
@@ -159,4 +178,29 @@ int db_profile_delete(db_conn *c, const char *id, const char *actor) {
   int n = PQntuples(res) == 1 ? db_col_int(res, 0, 0) : 0;
   PQclear(res);
   return n > 0 ? 1 : 0;
+}
+
+int db_profile_exists(db_conn *c, const char *profile_id) {
+  return profile_found(c, &profiles_exists, profile_id);
+}
+
+int db_profile_resend(db_conn *c, const char *profile_id, deployment_status status,
+                      const char *actor) {
+  int rc = db_begin(c);
+  if (rc != 0)
+    return rc;
+  if (status == STATUS_FAILED && (rc = db_exec_affected(c, &profiles_resend_allow, 0, NULL)) < 0)
+    goto fail;
+  const char *p[] = {profile_id, state_status_name(status), actor};
+  int n = db_exec_affected(c, &profiles_resend, 3, p);
+  if (n < 0) {
+    rc = n;
+    goto fail;
+  }
+  if ((rc = db_commit(c)) != 0)
+    return rc;
+  return n;
+fail:
+  db_rollback(c);
+  return rc;
 }

@@ -1,7 +1,7 @@
 /*
- * db_profiles.h: certificate profiles (table profiles) and their
- * deployment counts. Return values follow db.h; a taken name is
- * DB_HARD_ERROR with db_last_sqlstate() "23505", an unknown ca_id "23503".
+ * db_profiles.h: certificate profiles (table profiles), their
+ * deployment counts, and the resend of a profile's deployments. Return values follow db.h; a taken
+ * name is DB_HARD_ERROR with db_last_sqlstate() "23505", an unknown ca_id "23503".
  *
  * A profile carries at most one user principal name: the column is an
  * array (as DigiCert's request body is) but the CA adapter sends one.
@@ -11,6 +11,7 @@
 
 #include "db.h"
 #include "db_cas.h"
+#include "state.h"
 
 /* Longest accepted values, in bytes (the handlers enforce them). */
 #define PROFILE_NAME_MAX 128
@@ -72,5 +73,15 @@ int db_profile_update(db_conn *c, const char *id, const db_profile_fields *f);
  * history row by actor for each (history is kept). Returns 1 deleted,
  * 0 none. */
 int db_profile_delete(db_conn *c, const char *id, const char *actor);
+
+/* 1 when the profile exists, 0 when not. */
+int db_profile_exists(db_conn *c, const char *profile_id);
+
+/* Resends every deployment of a profile in `status` ("failed" or
+ * "verified"): each starts a new generation (pending), with a "resend"
+ * history row by actor. Runs in its own transaction. Returns the number
+ * resent. */
+int db_profile_resend(db_conn *c, const char *profile_id, deployment_status status,
+                      const char *actor);
 
 #endif

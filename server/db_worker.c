@@ -54,6 +54,8 @@ DB_STMT(renew_due, "WITH due AS (SELECT device_id AS dev, profile_id AS prof FRO
                    "'renewal_due', 'verified', 'pending', generation, "
                    "'renewal due: the installed certificate entered its renewal window' FROM u");
 
+DB_STMT(notify_work, "SELECT pg_notify('" DB_WORK_CHANNEL "', '')");
+
 DB_STMT(next_due, "SELECT extract(epoch FROM min(greatest(coalesce(d.next_attempt_at, now()), "
                   "coalesce(d.claimed_until, now()))) - now()) FROM deployments d "
                   "JOIN profiles p ON p.id = d.profile_id WHERE " DUE_CONDITION);
@@ -147,4 +149,9 @@ int db_next_due_in(db_conn *c, double *seconds) {
     *seconds = 0;
   PQclear(res);
   return 0;
+}
+
+int db_notify_work(db_conn *c) {
+  int rc = db_exec_affected(c, &notify_work, 0, NULL);
+  return rc < 0 ? rc : 0;
 }

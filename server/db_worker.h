@@ -1,6 +1,7 @@
 /*
  * db_worker.h: what the issuance worker and the scheduler ask of the
- * database. Return values follow db.h.
+ * database, and the wake-up that tells every instance's worker there is
+ * new work. Return values follow db.h.
  */
 #ifndef CERTDEPLOY_DB_WORKER_H
 #define CERTDEPLOY_DB_WORKER_H
@@ -8,6 +9,15 @@
 #include "db.h"
 
 #include <time.h>
+
+/* The NOTIFY channel that db_notify_work() signals and the workers listen
+ * on (db_listen.h). */
+#define DB_WORK_CHANNEL "certdeploy_work"
+
+/* Wakes every instance's worker (NOTIFY on DB_WORK_CHANNEL) after new
+ * work was committed; inside a transaction, the wake-up is sent when it
+ * commits. Returns 0 or an error. */
+int db_notify_work(db_conn *c);
 
 /* A deployment claimed for one CA request, with everything the request
  * needs. Strings are owned; release with db_claim_release. */

@@ -2,6 +2,8 @@
 #include "handlers.h"
 
 #include "db_assignments.h"
+#include "db_profiles.h"
+#include "db_worker.h"
 #include "json_body.h"
 #include "reply.h"
 

@@ -9,6 +9,7 @@
 #include "db_assignments.h"
 #include "db_deployments.h"
 #include "db_enroll.h"
+#include "db_worker.h"
 #include "delivery.h"
 #include "json_body.h"
 #include "json_wipe.h"

@@ -10,6 +10,7 @@
 #include "ca_template.h"
 #include "db_assignments.h"
 #include "db_profiles.h"
+#include "db_worker.h"
 #include "json_body.h"
 #include "log.h"
 #include "page.h"

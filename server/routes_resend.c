@@ -1,8 +1,9 @@
 /* routes_resend.c: the admin resend, the only way out of `failed`. */
 #include "handlers.h"
 
-#include "db_assignments.h"
 #include "db_deployments.h"
+#include "db_profiles.h"
+#include "db_worker.h"
 #include "deployment_json.h"
 #include "json_body.h"
 #include "reply.h"

@@ -2,7 +2,6 @@
 #include "worker.h"
 
 #include "ca_client.h"
-#include "db_assignments.h"
 #include "db.h"
 #include "db_deployments.h"
 #include "db_listen.h"
@@ -137,7 +136,7 @@ static double now_seconds(void) {
 static void *listener_thread(void *arg) {
   pthread_setname_np(pthread_self(), "cd-scheduler"); /* for top -H, perf */
   worker *w = arg;
-  db_listener *l = db_listener_new(w->app->cfg->database_url, "certdeploy_work");
+  db_listener *l = db_listener_new(w->app->cfg->database_url, DB_WORK_CHANNEL);
   double interval = (double)w->app->cfg->scheduler_interval_seconds;
   double next_pass = now_seconds();
   while (l != NULL && !stopping(w)) {
