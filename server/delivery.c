@@ -15,14 +15,14 @@ int delivery_add_install(app *a, db_conn *c, const db_deployment *d, json_t *ent
   int ret =
       db_deployment_key(c, d->device_id, d->profile_id, d->generation, &sealed, &cert, &chain);
   if (ret <= 0) {
-    ret = ret == 0 ? -3 : ret;
+    ret = ret == 0 ? DELIVERY_NOT_INSTALLABLE : ret;
     goto out;
   }
-  ret = -3;
+  ret = DELIVERY_NOT_INSTALLABLE;
   json_object_set_new(entry, "certificate", json_string(cert ? cert : ""));
   json_object_set_new(entry, "chain", json_string(chain ? chain : ""));
   if (strcmp(d->key_mode, "server") != 0) {
-    ret = 0;
+    ret = DELIVERY_ADDED;
     goto out;
   }
   if (sealed == NULL || crypto_open(a->master_key, sealed, &key, &key_len) != 0) {
@@ -44,7 +44,7 @@ int delivery_add_install(app *a, db_conn *c, const db_deployment *d, json_t *ent
     goto out;
   json_object_set_new(entry, "pkcs12", json_string(b64));
   json_object_set_new(entry, "pkcs12_password", json_string(password));
-  ret = 0;
+  ret = DELIVERY_ADDED;
 out:
   if (der)
     crypto_cleanse(der, der_len);

@@ -187,9 +187,9 @@ static int checkin_action(request *req, reply *rep, db_deployment *d, const char
   deployment_now(d, r.to, r.reason);
   *install = json_object();
   int drc = *install ? delivery_add_install(req->app, c, d, *install) : DB_HARD_ERROR;
-  if (drc == 0)
+  if (drc == DELIVERY_ADDED)
     *action = "install";
-  return drc == -3 ? 0 : drc; /* -3: the key cannot be opened or packed: no install */
+  return drc == DELIVERY_NOT_INSTALLABLE ? 0 : drc; /* no install this time */
 }
 
 /* Writes one deployment's entry of the check-in reply into w:
