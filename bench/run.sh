@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/run.sh: `make bench`. Runs every benchmark and prints one
 # `name: value` line per figure on stdout (progress goes to stderr).
-# BENCHMARKS.md explains each figure, the goals and the last results.
+# BENCHMARKS.md explains each figure and holds the latest results.
 #
-#   make bench                 full run (100,000-device fleet, 30 s of check-ins, 5-6 min)
+#   make bench                 full run (100,000-device fleet, 30 s of check-ins)
 #   BENCH_QUICK=1 make bench   short run (10,000 devices, 10 s, 100 renewals), same names
 #
 # Each benchmark starts its own throwaway PostgreSQL cluster (scripts/pg.sh
@@ -175,8 +175,8 @@ api() { # method path [json body] (admin token, the server's own TLS certificate
 }
 
 # Polls a count inside PostgreSQL every 50 ms (one psql, not one per poll:
-# spawning psql 20 times a second took 8% of the CPU) until it reaches
-# target or `seconds` pass; prints the last count.
+# spawning psql 20 times a second would take CPU from the run it times)
+# until it reaches target or `seconds` pass; prints the last count.
 wait_count() { # count-query target seconds
   psql "$CONN" -qAtX -v ON_ERROR_STOP=1 <<SQL
 CREATE TEMP TABLE wait_result (n bigint);
@@ -255,9 +255,9 @@ if want checkin; then
   psql "$CONN" -qAtX -c 'VACUUM ANALYZE devices' >/dev/null
 
   # pgbench and the check-ins alternate in PAIRS pairs of equal length, each
-  # pgbench run right before its check-in run: this machine's speed drifts
-  # by 15-30% within minutes, and a ratio of two runs a minute apart
-  # measured the drift as much as the check-ins.
+  # pgbench run right before its check-in run: the machine's speed drifts
+  # within minutes (BENCHMARKS.md), and a ratio of two runs a minute apart
+  # would measure the drift as much as the check-ins.
   PER_RUN=$((SECONDS_RUN / PAIRS))
   echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true # VmHWM := VmRSS now
   rss_before=$(awk '/^VmRSS/{print $2}' "/proc/$SERVER_PID/status")

@@ -2,15 +2,15 @@
  * json_text.h: compact JSON text, of a jansson value or written piece by
  * piece, for reply bodies.
  *
- * json_text(v) gives the same bytes as json_dumps(v, JSON_COMPACT), three
- * times as fast (a three-profile check-in reply: 1.2-1.4 us against
- * 3.7-4.4 us): jansson's dump checks every container for loops through
- * a hash table (a formatted pointer and two table updates per object and
- * array), and grows its buffer from 16 bytes. Reply trees are built fresh
- * and never loop, and their text goes into one buffer that starts at
- * 1 KiB. A reply as busy as the check-in's is written with the writer
- * directly, with no tree at all. Every buffer outgrown, and a text
- * discarded, is wiped before it is freed: replies carry secrets.
+ * json_text(v) gives the same bytes as json_dumps(v, JSON_COMPACT), with
+ * less work (BENCHMARKS.md): jansson's dump checks every container for
+ * loops through a hash table (a formatted pointer and two table updates
+ * per object and array), and grows its buffer from 16 bytes. Reply trees
+ * are built fresh and never loop, and their text goes into one buffer
+ * that starts at 1 KiB. A reply as busy as the check-in's is written
+ * with the writer directly, with no tree at all. Every buffer outgrown,
+ * and a text discarded, is wiped before it is freed: replies carry
+ * secrets.
  */
 #ifndef CERTDEPLOY_JSON_TEXT_H
 #define CERTDEPLOY_JSON_TEXT_H

@@ -112,8 +112,8 @@ static void put_text_value(line *l, const char *s) {
 
 /* Now as 2026-01-02T03:04:05.678Z. The part up to the seconds is
  * formatted once a second per thread: a busy server logs thousands of
- * lines a second, and strftime() with its time zone lookup was a tenth of
- * each line's cost. */
+ * lines a second, and strftime() with its time zone lookup is too costly
+ * to run for each (BENCHMARKS.md). */
 static void timestamp(char out[32]) {
   static __thread time_t second = -1;
   static __thread char head[24];

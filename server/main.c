@@ -41,9 +41,8 @@ static int db_reads_connections(void) {
 }
 
 /* Connection threads (http.h) never wait on PostgreSQL: 2 per CPU, 2
- * to 32, so that a CPU still has one to run while another is preempted
- * (BENCHMARKS.md: on 2 cores, 2 to 16 of them served as many check-ins
- * within the noise; 4 had the fewest context switches). */
+ * to 32, so that a CPU still has one to run while another is preempted.
+ * Since none waits, their number matters little (BENCHMARKS.md). */
 static int http_connection_threads(void) {
   return per_cpu(2, 2, 32);
 }

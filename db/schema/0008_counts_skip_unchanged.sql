@@ -1,7 +1,8 @@
 -- 0008_counts_skip_unchanged: the status counters' UPDATE trigger returns
 -- at once when no row changed status or installed expiry (claims, lease
--- renewals and issued certificates are most updates of deployments); it
--- used to aggregate old and new rows and upsert zero-sum deltas for each.
+-- renewals and issued certificates are most updates of deployments),
+-- rather than aggregate old and new rows and upsert zero-sum deltas for
+-- each as 0003's version does.
 CREATE OR REPLACE FUNCTION deployment_counts_apply() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -2,10 +2,9 @@
 -- sorting every pending deployment.
 --
 -- A claim takes due deployments ORDER BY next_attempt_at NULLS FIRST;
--- deployments_claimable was ordered NULLS LAST (the default), so it could
--- only filter, and every claim sorted all pending rows (1.4 ms each with
--- 1,000 pending). In the claims' order the index hands over the first
--- free row at once.
+-- deployments_claimable as 0007 makes it is ordered NULLS LAST (the
+-- default), so it can only filter, and every claim sorts all pending rows.
+-- In the claims' order the index hands over the first free row at once.
 DROP INDEX deployments_claimable;
 CREATE INDEX deployments_claimable ON deployments (next_attempt_at NULLS FIRST)
   WHERE status = 'pending' AND issued_generation IS DISTINCT FROM generation;
