@@ -95,9 +95,12 @@ $(BUILD)/certdeploy-agent: $(AGENT_OBJ) $(LIB_OBJ)
 $(BUILD)/certdeployctl: $(CTL_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
+# test_wipebuf looks at each block as it is freed, to see it was wiped.
+$(BUILD)/tests/unit/test_wipebuf: TEST_LDFLAGS := -Wl,--wrap=free
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libserver.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(CMOCKA_LIBS) -o $@
+	$(CC) $(ALL_LDFLAGS) $(TEST_LDFLAGS) $^ $(LIBS) $(CMOCKA_LIBS) -o $@
 
 # What building and running need (apt); test and bench add their own layers.
 deps:
