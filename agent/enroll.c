@@ -7,7 +7,7 @@
 
 #include "fail.h"
 #include "agent_state.h"
-#include "fsutil.h"
+#include "fileutil.h"
 
 /* A refused enroll, with what to do about it. */
 static int enroll_refused(long status, const json_t *reply, char **err) {
@@ -35,7 +35,7 @@ int enroll_run(http_client *http, const char *state_dir, const enroll_request *r
     goto out;
   }
   /* Fail before the server issues a token that could not be stored. */
-  if (fs_mkdirs_private(state_dir, err) != 0)
+  if (file_mkdirs(state_dir, 0700, err) != 0)
     goto out;
   if (http_client_post_json(http, "/device/v1/enroll", NULL, body, &status, &reply, err) != 0)
     goto out;
