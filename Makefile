@@ -79,6 +79,12 @@ $(BUILD)/obj/gen/schema_embedded.o: $(BUILD)/gen/schema_embedded.c | check-libs
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# lib/ is an archive, so each program takes only the modules it calls
+# (the mock CA no api_client.o, say).
+$(BUILD)/libcertdeploy.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BUILD)/libserver.a: $(SERVER_OBJ) $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -86,18 +92,21 @@ $(BUILD)/libserver.a: $(SERVER_OBJ) $(LIB_OBJ)
 $(BUILD)/certdeployd: $(BUILD)/obj/server/main.o $(BUILD)/libserver.a
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
-$(BUILD)/certdeploy-mockca: $(MOCKCA_OBJ) $(LIB_OBJ)
+$(BUILD)/certdeploy-mockca: $(MOCKCA_OBJ) $(BUILD)/libcertdeploy.a
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
-$(BUILD)/certdeploy-agent: $(AGENT_OBJ) $(LIB_OBJ)
+$(BUILD)/certdeploy-agent: $(AGENT_OBJ) $(BUILD)/libcertdeploy.a
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
-$(BUILD)/certdeployctl: $(CTL_OBJ) $(LIB_OBJ)
+$(BUILD)/certdeployctl: $(CTL_OBJ) $(BUILD)/libcertdeploy.a
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+# test_wipebuf looks at each block as it is freed, to see it was wiped.
+$(BUILD)/tests/unit/test_wipebuf: TEST_LDFLAGS := -Wl,--wrap=free
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libserver.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(CMOCKA_LIBS) -o $@
+	$(CC) $(ALL_LDFLAGS) $(TEST_LDFLAGS) $^ $(LIBS) $(CMOCKA_LIBS) -o $@
 
 # What building and running need (apt); test and bench add their own layers.
 deps:

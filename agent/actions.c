@@ -17,11 +17,11 @@ static int device_post(action_context *ctx, const char *path, const json_t *body
   int rc = -1;
   long status = 0;
   json_t *reply = NULL;
-  if (http_client_post_json(ctx->http, path, ctx->dev->device_token, body, &status, &reply, err) !=
-      0)
+  if (api_client_request(ctx->http, "POST", path, ctx->dev->device_token, body, &status, &reply,
+                         err) != 0)
     goto out;
   if (status < 200 || status > 299) {
-    char *what = http_error_describe(status, reply);
+    char *what = api_error_describe(status, reply);
     fail_set(err, "%s", what != NULL ? what : "out of memory");
     free(what);
     goto out;

@@ -14,7 +14,7 @@
 
 /* Shared by the handlers of one run; nothing here is owned by it. */
 typedef struct action_context {
-  http_client *http;
+  api_client *http;
   const agent_device *dev;
   const checkin_options *opts;
   json_t *submitted; /* object: profile_id -> generation whose CSR this run posted */

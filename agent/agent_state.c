@@ -9,7 +9,7 @@
 
 #include "fail.h"
 #include "crypto.h"
-#include "fsutil.h"
+#include "fileutil.h"
 #include "json_wipe.h"
 
 #define DEVICE_FILE "device.json"
@@ -28,14 +28,14 @@ int agent_device_save(const char *state_dir, const agent_device *dev, char **err
     goto out;
   }
   text = json_dumps(doc, JSON_INDENT(2));
-  path = fs_join(state_dir, DEVICE_FILE);
+  path = file_join(state_dir, DEVICE_FILE);
   if (text == NULL || path == NULL) {
     fail_set(err, "out of memory");
     goto out;
   }
-  if (fs_mkdirs_private(state_dir, err) != 0)
+  if (file_mkdirs(state_dir, 0700, err) != 0)
     goto out;
-  if (fs_write_atomic(path, text, strlen(text), 0600, err) != 0)
+  if (file_write_atomic(path, text, strlen(text), 0600, err) != 0)
     goto out;
   rc = 0;
 out:
@@ -66,14 +66,14 @@ int agent_device_load(const char *state_dir, agent_device *dev, char **err) {
   char *text = NULL;
   json_t *doc = NULL;
   json_error_t jerr;
-  char *path = fs_join(state_dir, DEVICE_FILE);
+  char *path = file_join(state_dir, DEVICE_FILE);
 
   memset(dev, 0, sizeof(*dev));
   if (path == NULL) {
     fail_set(err, "out of memory");
     goto out;
   }
-  rc = fs_read_file(path, MAX_DEVICE_FILE, &text, NULL, err);
+  rc = file_load(path, MAX_DEVICE_FILE, &text, NULL, err);
   if (rc != 0)
     goto out;
   rc = -1;
@@ -137,7 +137,7 @@ int agent_profile_dir_ensure(const char *state_dir, const char *profile_id, char
   char *dir = agent_profile_path(state_dir, profile_id, NULL);
   if (dir == NULL)
     return fail_set(err, "out of memory");
-  int rc = fs_mkdirs_private(dir, err);
+  int rc = file_mkdirs(dir, 0700, err);
   free(dir);
   return rc;
 }
@@ -154,7 +154,7 @@ static int inventory_add(const char *state_dir, const char *id, json_t *installe
     fail_set(err, "out of memory");
     goto out;
   }
-  int r = fs_read_file(path, MAX_CERT_FILE, &text, NULL, &cert_err);
+  int r = file_load(path, MAX_CERT_FILE, &text, NULL, &cert_err);
   if (r == 0 && crypto_cert_parse(text, &info, &cert_err) == 0) {
     json_t *item = json_pack("{s:s, s:s}", "profile_id", id, "sha256", info.sha256);
     if (item == NULL || json_array_append_new(installed, item) != 0) {
@@ -178,7 +178,7 @@ int agent_inventory_build(const char *state_dir, json_t **installed, char **err)
   struct dirent **names = NULL;
   int count = 0;
   json_t *list = json_array();
-  char *dir = fs_join(state_dir, "profiles");
+  char *dir = file_join(state_dir, "profiles");
 
   *installed = NULL;
   if (list == NULL || dir == NULL) {

@@ -24,7 +24,7 @@ static int cancelled(const checkin_options *opts) {
 
 /* Why a check-in answered with status, and whether retrying may help. */
 static checkin_status refused(long status, const json_t *reply, char **err) {
-  char *what = http_error_describe(status, reply);
+  char *what = api_error_describe(status, reply);
   const char *w = what != NULL ? what : "out of memory";
   checkin_status st = CHECKIN_FATAL;
   if (status == 401 || status == 403)
@@ -129,8 +129,8 @@ static checkin_status one_round(action_context *ctx, run_counts *counts, int *ch
     fail_set(err, "out of memory");
     goto out;
   }
-  if (http_client_post_json(ctx->http, "/device/v1/checkin", ctx->dev->device_token, body, &status,
-                            &reply, err) != 0)
+  if (api_client_request(ctx->http, "POST", "/device/v1/checkin", ctx->dev->device_token, body,
+                         &status, &reply, err) != 0)
     goto out;
   if (status != 200) {
     st = refused(status, reply, err);
@@ -176,7 +176,7 @@ out:
   return st;
 }
 
-checkin_status checkin_run(http_client *http, const agent_device *dev, const checkin_options *opts,
+checkin_status checkin_run(api_client *http, const agent_device *dev, const checkin_options *opts,
                            checkin_summary *summary, char **err) {
   checkin_status st = CHECKIN_OK;
   run_counts counts = {0};

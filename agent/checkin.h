@@ -17,7 +17,7 @@
 #include <signal.h>
 
 #include "agent_state.h"
-#include "http_client.h"
+#include "api_client.h"
 #include "pending_key.h"
 
 typedef struct checkin_options {
@@ -64,7 +64,7 @@ typedef enum checkin_status {
  * happen instead. When summary is not NULL, it is released first and, on
  * CHECKIN_OK and CHECKIN_PROFILE_FAILED, describes the last reply (the
  * caller releases it). */
-checkin_status checkin_run(http_client *http, const agent_device *dev, const checkin_options *opts,
+checkin_status checkin_run(api_client *http, const agent_device *dev, const checkin_options *opts,
                            checkin_summary *summary, char **err);
 
 #endif

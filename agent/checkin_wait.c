@@ -98,7 +98,7 @@ static int conclude(const checkin_summary *last, long seconds, const char *last_
   return EXIT_FAILURE;
 }
 
-int checkin_wait(http_client *http, const agent_device *dev, const checkin_options *opts,
+int checkin_wait(api_client *http, const agent_device *dev, const checkin_options *opts,
                  long seconds, volatile sig_atomic_t *stop) {
   int rc = EXIT_FAILURE;
   char *err = NULL;

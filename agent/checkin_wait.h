@@ -26,7 +26,7 @@
  * with what it still waits for), the server refused the device, its reply
  * does not tell the status, or a stop signal came. Transient check-in
  * errors are printed and retried. */
-int checkin_wait(http_client *http, const agent_device *dev, const checkin_options *opts,
+int checkin_wait(api_client *http, const agent_device *dev, const checkin_options *opts,
                  long seconds, volatile sig_atomic_t *stop);
 
 #endif

@@ -7,11 +7,11 @@
 
 #include "fail.h"
 #include "agent_state.h"
-#include "fsutil.h"
+#include "fileutil.h"
 
 /* A refused enroll, with what to do about it. */
 static int enroll_refused(long status, const json_t *reply, char **err) {
-  char *what = http_error_describe(status, reply);
+  char *what = api_error_describe(status, reply);
   const char *w = what != NULL ? what : "out of memory";
   if (status == 401 || status == 403)
     fail_set(err, "enroll refused (%s); check --enroll-secret", w);
@@ -23,7 +23,7 @@ static int enroll_refused(long status, const json_t *reply, char **err) {
   return -1;
 }
 
-int enroll_run(http_client *http, const char *state_dir, const enroll_request *req, char **err) {
+int enroll_run(api_client *http, const char *state_dir, const enroll_request *req, char **err) {
   int rc = -1;
   long status = 0;
   json_t *reply = NULL;
@@ -35,9 +35,9 @@ int enroll_run(http_client *http, const char *state_dir, const enroll_request *r
     goto out;
   }
   /* Fail before the server issues a token that could not be stored. */
-  if (fs_mkdirs_private(state_dir, err) != 0)
+  if (file_mkdirs(state_dir, 0700, err) != 0)
     goto out;
-  if (http_client_post_json(http, "/device/v1/enroll", NULL, body, &status, &reply, err) != 0)
+  if (api_client_request(http, "POST", "/device/v1/enroll", NULL, body, &status, &reply, err) != 0)
     goto out;
   if (status != 201 && status != 200) {
     enroll_refused(status, reply, err);
@@ -50,7 +50,7 @@ int enroll_run(http_client *http, const char *state_dir, const enroll_request *r
                   "server?");
     goto out;
   }
-  dev.server = strdup(http_client_base_url(http));
+  dev.server = strdup(api_client_base_url(http));
   dev.device_id = strdup(id);
   dev.device_token = strdup(token);
   dev.serial = strdup(req->serial);

@@ -9,7 +9,7 @@
 #ifndef CERTDEPLOY_AGENT_ENROLL_H
 #define CERTDEPLOY_AGENT_ENROLL_H
 
-#include "http_client.h"
+#include "api_client.h"
 
 typedef struct enroll_request {
   const char *enroll_secret; /* a secret; the caller wipes it */
@@ -20,6 +20,6 @@ typedef struct enroll_request {
 /* Enrolls through http and saves the identity under state_dir, then prints
  * "enrolled as device <id>". -1 with *err (the server's message for an
  * error answer, with a hint) on failure; device.json is then untouched. */
-int enroll_run(http_client *http, const char *state_dir, const enroll_request *req, char **err);
+int enroll_run(api_client *http, const char *state_dir, const enroll_request *req, char **err);
 
 #endif

@@ -8,7 +8,7 @@
 #include "fail.h"
 #include "agent_state.h"
 #include "crypto.h"
-#include "fsutil.h"
+#include "fileutil.h"
 #include "pending_key.h"
 
 #define MAX_KEY_FILE (64 * 1024)
@@ -105,7 +105,7 @@ static int key_from_device(const char *state_dir, const char *profile_id,
   }
   for (int pending = 1; pending >= 0; pending--) {
     int r = pending ? pending_key_read(state_dir, profile_id, &pem, detail)
-                    : fs_read_file(installed_path, MAX_KEY_FILE, &pem, NULL, detail);
+                    : file_load(installed_path, MAX_KEY_FILE, &pem, NULL, detail);
     if (r < 0)
       goto out;
     if (r == 1)
@@ -141,7 +141,7 @@ static int write_profile_file(const char *state_dir, const char *profile_id, con
   char *path = agent_profile_path(state_dir, profile_id, name);
   if (path == NULL)
     return fail_set(detail, "out of memory");
-  int rc = fs_write_atomic(path, text, strlen(text), mode, detail);
+  int rc = file_write_atomic(path, text, strlen(text), mode, detail);
   free(path);
   return rc;
 }

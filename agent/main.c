@@ -16,7 +16,7 @@
 #include "checkin_wait.h"
 #include "crypto.h"
 #include "enroll.h"
-#include "http_client.h"
+#include "api_client.h"
 #include "json_wipe.h"
 #include "stop_signal.h"
 #include "version.h"
@@ -25,6 +25,8 @@
 #define PARSED_HELP (-1)    /* parse_args printed --help */
 #define PARSED_VERSION (-2) /* parse_args printed --version */
 #define MAX_WAIT_SECONDS 86400L
+/* Replies are small JSON documents; a PKCS#12 bundle is a few KiB. */
+#define MAX_REPLY_BYTES (4 * 1024 * 1024)
 
 static const char usage[] =
     "usage: certdeploy-agent --server URL --state-dir DIR [--ca-file PEM | --insecure]\n"
@@ -241,26 +243,29 @@ static void report(const char *err) {
   fprintf(stderr, "certdeploy-agent: %s\n", err != NULL ? err : "out of memory");
 }
 
-static http_client *connect_server(const options *o, const char *server,
-                                   volatile sig_atomic_t *cancel, char **err) {
-  http_client_options ho = {
+static api_client *connect_server(const options *o, const char *server,
+                                  volatile sig_atomic_t *cancel, char **err) {
+  api_client_options ho = {
       .base_url = server,
       .ca_file = o->ca_file,
       .insecure = o->insecure,
       .timeout_seconds = o->timeout,
+      .user_agent = "certdeploy-agent/1",
+      .max_reply_bytes = MAX_REPLY_BYTES,
+      .json_required = 1, /* a 2xx that is not JSON: --server is not certdeployd */
       .cancel = cancel,
   };
   if (o->insecure)
     fprintf(stderr, "certdeploy-agent: warning: --insecure: the server's TLS certificate is not "
                     "verified, anyone on the path can pose as it\n");
-  return http_client_new(&ho, err);
+  return api_client_new(&ho, err);
 }
 
 static int cmd_enroll(options *o) {
   int rc = EXIT_FAILURE;
   char *err = NULL;
   char host[256];
-  http_client *http = NULL;
+  api_client *http = NULL;
   const char *env_secret = getenv("CERTDEPLOY_ENROLL_SECRET");
 
   if (o->server == NULL)
@@ -289,13 +294,13 @@ static int cmd_enroll(options *o) {
 out:
   if (rc != EXIT_SUCCESS)
     report(err);
-  http_client_free(&http);
+  api_client_free(&http);
   free(err);
   return rc;
 }
 
 /* checkin --loop: runs until a stop signal (exit 0) or a fatal error. */
-static int checkin_loop(http_client *http, const agent_device *dev, const checkin_options *co,
+static int checkin_loop(api_client *http, const agent_device *dev, const checkin_options *co,
                         long interval, volatile sig_atomic_t *stop) {
   int rc = EXIT_SUCCESS;
   char *err = NULL;
@@ -326,7 +331,7 @@ static int cmd_checkin(options *o) {
   int rc = EXIT_FAILURE;
   char *err = NULL;
   agent_device dev = {0};
-  http_client *http = NULL;
+  api_client *http = NULL;
   volatile sig_atomic_t *stop = NULL;
   int loaded = agent_device_load(o->state_dir, &dev, &err);
 
@@ -379,7 +384,7 @@ static int cmd_checkin(options *o) {
   else
     rc = EXIT_SUCCESS;
 out:
-  http_client_free(&http);
+  api_client_free(&http);
   agent_device_release(&dev);
   free(err);
   return rc;

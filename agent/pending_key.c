@@ -8,7 +8,7 @@
 #include "fail.h"
 #include "agent_state.h"
 #include "crypto.h"
-#include "fsutil.h"
+#include "fileutil.h"
 
 #define KEY_FILE "pending-key.pem"
 #define GENERATION_FILE "pending-generation"
@@ -22,7 +22,7 @@ int pending_key_read(const char *state_dir, const char *profile_id, char **key_p
   char *path = agent_profile_path(state_dir, profile_id, KEY_FILE);
   if (path == NULL)
     return fail_set(err, "out of memory");
-  int rc = fs_read_file(path, MAX_KEY_FILE, key_pem, NULL, err);
+  int rc = file_load(path, MAX_KEY_FILE, key_pem, NULL, err);
   free(path);
   return rc;
 }
@@ -33,7 +33,7 @@ static long long stored_generation(const char *state_dir, const char *profile_id
   char *text = NULL;
   char *end = NULL;
   char *path = agent_profile_path(state_dir, profile_id, GENERATION_FILE);
-  if (path != NULL && fs_read_file(path, 64, &text, NULL, NULL) == 0) {
+  if (path != NULL && file_load(path, 64, &text, NULL, NULL) == 0) {
     errno = 0;
     gen = strtoll(text, &end, 10);
     if (errno != 0 || end == text || (*end != '\0' && *end != '\n') || gen < 0)
@@ -79,9 +79,10 @@ static crypto_key *fresh_key(const char *state_dir, const char *profile_id, long
     fail_set(err, "cannot generate a %s key", pending_key_type_name(type));
     goto out;
   }
-  if (agent_profile_dir_ensure(state_dir, profile_id, err) != 0 || fs_remove(gen_path, err) != 0 ||
-      fs_write_atomic(key_path, pem, strlen(pem), 0600, err) != 0 ||
-      fs_write_atomic(gen_path, gen_text, strlen(gen_text), 0600, err) != 0)
+  if (agent_profile_dir_ensure(state_dir, profile_id, err) != 0 ||
+      file_remove(gen_path, err) != 0 ||
+      file_write_atomic(key_path, pem, strlen(pem), 0600, err) != 0 ||
+      file_write_atomic(gen_path, gen_text, strlen(gen_text), 0600, err) != 0)
     goto out;
   result = key;
   key = NULL;
@@ -126,7 +127,7 @@ int pending_key_remove(const char *state_dir, const char *profile_id, char **err
     goto out;
   }
   /* Generation first: a key left without it is never reused. */
-  if (fs_remove(gen_path, err) != 0 || fs_remove(key_path, err) != 0)
+  if (file_remove(gen_path, err) != 0 || file_remove(key_path, err) != 0)
     goto out;
   rc = 0;
 out:

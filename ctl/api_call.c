@@ -44,7 +44,7 @@ int api_call(api_client *c, const char *method, const char *path, const json_t *
   json_t *answer = NULL;
 
   *reply = NULL;
-  if (api_client_request(c, method, path, body, &status, &answer, &err) != 0) {
+  if (api_client_request(c, method, path, NULL, body, &status, &answer, &err) != 0) {
     ctl_report(err);
     free(err);
     return CTL_EXIT_UNREACHABLE;

@@ -83,7 +83,7 @@ int cmd_status(api_client *c, const ctl_options *o) {
     ctl_report(NULL);
     goto out;
   }
-  if (api_client_request(c, "GET", path, NULL, &status, &reply, &err) != 0) {
+  if (api_client_request(c, "GET", path, NULL, NULL, &status, &reply, &err) != 0) {
     ctl_report(err);
     rc = CTL_EXIT_UNREACHABLE;
     goto out;

@@ -20,6 +20,8 @@
 
 #define PARSED_EXIT (-1) /* parse_args printed --help or --version */
 #define MAX_LIMIT 10000000L
+/* A page of 100 devices is some 40 KiB; leave room, but stay bounded. */
+#define MAX_REPLY_BYTES (16 * 1024 * 1024)
 
 static const char usage[] =
     "usage: certdeployctl [--server URL] [--token TOKEN] [--ca-file PEM | --insecure]\n"
@@ -269,6 +271,8 @@ static int run_command(const ctl_options *o) {
       .ca_file = o->ca_file,
       .insecure = o->insecure,
       .timeout_seconds = o->timeout,
+      .user_agent = "certdeployctl/" CERTDEPLOY_VERSION,
+      .max_reply_bytes = MAX_REPLY_BYTES,
   };
   api_client *c = api_client_new(&ho, &err);
   if (c == NULL) {

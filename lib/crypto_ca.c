@@ -1,5 +1,6 @@
 /* crypto_ca.c: the small issuing CA of certdeploy-mockca: load or create it, issue leaves. */
 #include "crypto_internal.h"
+#include "fileutil.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@ struct crypto_ca {
 
 #define CA_COMMON_NAME "certdeploy mock CA"
 #define CA_VALIDITY_SECONDS (3650L * 86400L)
+/* ca.pem and ca.key are a few KiB; anything past this is not ours */
+#define CA_FILE_MAX (16u << 20)
 
 static int gens_add_upn(GENERAL_NAMES *gens, const char *upn) {
   GENERAL_NAME *gen = GENERAL_NAME_new();
@@ -108,11 +111,11 @@ crypto_ca *crypto_ca_load_or_create(const char *dir, char **err) {
   if (!have_cert && ca_create_files(cert_path, key_path, err) != 0) {
     return NULL;
   }
-  if (cr_read_file(cert_path, &cert_pem, &cert_len) != 0) {
+  if ((cert_pem = file_read(cert_path, CA_FILE_MAX, &cert_len)) == NULL) {
     cr_set_err(err, "cannot read %s: %s", cert_path, strerror(errno));
     goto fail;
   }
-  if (cr_read_file(key_path, &key_pem, &key_len) != 0) {
+  if ((key_pem = file_read(key_path, CA_FILE_MAX, &key_len)) == NULL) {
     cr_set_err(err, "cannot read %s: %s", key_path, strerror(errno));
     goto fail;
   }

@@ -1,6 +1,7 @@
 /* crypto_cert_build.c: parts of a new certificate (shell, random serial,
  * extensions) and writing a new pair to files. */
 #include "crypto_internal.h"
+#include "fileutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -128,8 +129,8 @@ int cr_write_pair(const char *cert_path, const char *key_path, X509 *x, EVP_PKEY
     goto out;
   }
   /* Key first: a cert without its key would be an unusable half pair. */
-  if (cr_write_file_atomic(key_path, key_pem, strlen(key_pem), 0600, err) == 0 &&
-      cr_write_file_atomic(cert_path, cert_pem, strlen(cert_pem), 0644, err) == 0)
+  if (file_write_atomic(key_path, key_pem, strlen(key_pem), 0600, err) == 0 &&
+      file_write_atomic(cert_path, cert_pem, strlen(cert_pem), 0644, err) == 0)
     rc = 0;
 out:
   free(cert_pem);

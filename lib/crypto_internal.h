@@ -49,13 +49,6 @@ BIO *cr_bio_from_text(const char *text);
 /* The pem_password_cb that refuses every passphrase prompt. */
 int cr_no_password_cb(char *buf, int size, int rwflag, void *u);
 
-/* ---- crypto_file.c --------------------------------------------------- */
-
-/* Writes data to path through a temp file of the given mode and a rename. */
-int cr_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, char **err);
-/* Reads a small file into *out (malloc'd, NUL-terminated); -1 with errno. */
-int cr_read_file(const char *path, char **out, size_t *out_len);
-
 /* ---- crypto_hash.c --------------------------------------------------- */
 
 /* Hex of len bytes into out (2 * len + 1 bytes), upper case when upper. */

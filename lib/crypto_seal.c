@@ -1,5 +1,6 @@
 /* crypto_seal.c: the master key and secrets sealed at rest with AES-256-GCM. */
 #include "crypto_internal.h"
+#include "fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,8 @@
 #define SEAL_VERSION_LEN 2
 #define SEAL_NONCE_LEN 12
 #define SEAL_TAG_LEN 16
+/* Read whole up to this, so a wrong file is reported with its size. */
+#define MASTER_KEY_FILE_MAX (16u << 20)
 
 int crypto_master_key_load(const char *path, unsigned char key[CRYPTO_MASTER_KEY_LEN], char **err) {
   char *data = NULL;
@@ -25,7 +28,7 @@ int crypto_master_key_load(const char *path, unsigned char key[CRYPTO_MASTER_KEY
    * read what it wrote. */
   for (int round = 0; round < 2; round++) {
     int fd;
-    if (cr_read_file(path, &data, &len) == 0) {
+    if ((data = file_read(path, MASTER_KEY_FILE_MAX, &len)) != NULL) {
       break;
     }
     if (errno != ENOENT) {

@@ -1,7 +1,6 @@
 /* fail.c: error messages and formatted strings (fail.h). */
 #include "fail.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,15 +11,20 @@ __attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_l
   return s;
 }
 
-int fail_set(char **err, const char *fmt, ...) {
-  va_list ap;
+int fail_vset(char **err, const char *fmt, va_list ap) {
   if (err == NULL)
     return -1;
-  va_start(ap, fmt);
   char *msg = vformat(fmt, ap);
-  va_end(ap);
   free(*err);
   *err = msg;
+  return -1;
+}
+
+int fail_set(char **err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fail_vset(err, fmt, ap);
+  va_end(ap);
   return -1;
 }
 

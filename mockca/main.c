@@ -12,12 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "fileutil.h"
 #include "mock_app.h"
 #include "version.h"
 
 #define MAX_BODY_BYTES (1024u * 1024u)
+#define MAX_PEM_FILE_BYTES (1024u * 1024u)
 #define MAX_PROFILES 64
 #define MAX_VALIDITY_SECONDS (100L * 366L * 86400L)
 #define MAX_LATENCY_MS 600000L
@@ -254,77 +255,20 @@ static int parse_options(int argc, char **argv, options *o) {
   return 0;
 }
 
-/* mkdir -p with mode 0700 for the parts it creates (ca.key lives here). */
-static int make_dirs(const char *path) {
-  char buf[4096];
-  size_t len = strlen(path);
-  struct stat st;
-
-  if (len == 0 || len >= sizeof(buf)) {
-    fprintf(stderr, "certdeploy-mockca: state dir path is empty or too long\n");
-    return -1;
-  }
-  memcpy(buf, path, len + 1);
-  for (size_t i = 1; i <= len; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char saved = buf[i];
-      buf[i] = '\0';
-      if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "certdeploy-mockca: cannot create %s: %s\n", buf, strerror(errno));
-        return -1;
-      }
-      buf[i] = saved;
-    }
-  }
-  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "certdeploy-mockca: %s is not a directory\n", path);
-    return -1;
-  }
-  return 0;
-}
-
-/* Whole file as a NUL-terminated string; NULL with a message printed. */
-static char *read_text_file(const char *path) {
-  FILE *f = fopen(path, "rbe");
-  char *buf = NULL;
+/* The whole PEM file at path; NULL with a message printed. */
+static char *read_pem_file(const char *path) {
   size_t len = 0;
-  size_t cap = 0;
-
-  if (f == NULL) {
+  char *text = file_read(path, MAX_PEM_FILE_BYTES, &len);
+  if (text == NULL) {
     fprintf(stderr, "certdeploy-mockca: cannot read %s: %s\n", path, strerror(errno));
     return NULL;
   }
-  for (;;) {
-    size_t n;
-    if (cap - len < 2) {
-      char *grown = cap > (1u << 20) ? NULL : realloc(buf, cap + 8192);
-      if (grown == NULL) {
-        fprintf(stderr, "certdeploy-mockca: %s is too large\n", path);
-        goto fail;
-      }
-      buf = grown;
-      cap += 8192;
-    }
-    n = fread(buf + len, 1, cap - len - 1, f);
-    len += n;
-    if (n == 0) {
-      break;
-    }
+  if (len == 0) {
+    fprintf(stderr, "certdeploy-mockca: cannot read %s (empty)\n", path);
+    free(text);
+    return NULL;
   }
-  if (ferror(f) || len == 0) {
-    fprintf(stderr, "certdeploy-mockca: cannot read %s (empty or unreadable)\n", path);
-    goto fail;
-  }
-  buf[len] = '\0';
-  fclose(f);
-  return buf;
-fail:
-  if (buf != NULL) {
-    crypto_cleanse(buf, cap);
-  }
-  free(buf);
-  fclose(f);
-  return NULL;
+  return text;
 }
 
 int main(int argc, char **argv) {
@@ -360,7 +304,10 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  if (make_dirs(opt.state_dir) != 0) {
+  /* 0700: ca.key lives here */
+  if (file_mkdirs(opt.state_dir, 0700, &err) != 0) {
+    fprintf(stderr, "certdeploy-mockca: cannot create the state dir: %s\n",
+            err != NULL ? err : "out of memory");
     goto out;
   }
   app.ca = crypto_ca_load_or_create(opt.state_dir, &err);
@@ -368,8 +315,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "certdeploy-mockca: %s\n", err != NULL ? err : "cannot load the CA");
     goto out;
   }
-  if (opt.tls_cert != NULL && ((tls_cert = read_text_file(opt.tls_cert)) == NULL ||
-                               (tls_key = read_text_file(opt.tls_key)) == NULL)) {
+  if (opt.tls_cert != NULL && ((tls_cert = read_pem_file(opt.tls_cert)) == NULL ||
+                               (tls_key = read_pem_file(opt.tls_key)) == NULL)) {
     goto out;
   }
   app.state = mock_state_new(opt.latency_ms);

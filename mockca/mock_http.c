@@ -19,6 +19,9 @@
 
 #include <microhttpd.h>
 
+#include "fail.h"
+#include "wipebuf.h"
+
 struct mock_http {
   struct MHD_Daemon *daemon;
   mock_http_config config;
@@ -31,9 +34,7 @@ struct mock_request {
   struct MHD_Connection *conn;
   const char *method; /* owned by MHD, valid for the whole request */
   const char *path;
-  char *body; /* accumulated upload, NUL-terminated */
-  size_t len;
-  size_t cap;
+  wipebuf body;  /* accumulated upload, NUL-terminated once any arrived */
   int too_large; /* the body passed max_body: the rest is discarded */
 };
 
@@ -47,21 +48,6 @@ struct mock_reply {
   int drop;  /* 1: close without a reply */
   int reset; /* with drop: TCP reset instead of FIN */
 };
-
-/* ---- errors ------------------------------------------------------------ */
-
-__attribute__((format(printf, 2, 3))) static void set_err(char **err, const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-  if (err == NULL) {
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  free(*err);
-  *err = strdup(msg);
-}
 
 const char *mock_error_code(unsigned status) {
   switch (status) {
@@ -103,8 +89,8 @@ const char *mock_request_path(const mock_request *req) {
 }
 
 const char *mock_request_body(const mock_request *req, size_t *len) {
-  *len = req->len;
-  return req->body != NULL ? req->body : "";
+  *len = req->body.len;
+  return req->body.data != NULL ? req->body.data : "";
 }
 
 const char *mock_request_header(const mock_request *req, const char *name) {
@@ -284,27 +270,14 @@ static void dispatch(mock_http *http, mock_request *req, mock_reply *reply) {
 /* ---- libmicrohttpd callbacks ------------------------------------------ */
 
 static int body_append(mock_request *req, const char *data, size_t n, size_t max) {
-  if (req->too_large || req->len + n > max) {
-    req->too_large = 1;
+  if (req->too_large) {
     return 0;
   }
-  if (req->len + n + 1 > req->cap) {
-    size_t cap = req->cap == 0 ? 4096 : req->cap;
-    char *grown;
-    while (cap < req->len + n + 1) {
-      cap *= 2;
-    }
-    grown = realloc(req->body, cap);
-    if (grown == NULL) {
-      return -1;
-    }
-    req->body = grown;
-    req->cap = cap;
+  int rc = wipebuf_append(&req->body, data, n, max);
+  if (rc == WIPEBUF_TOO_BIG) {
+    req->too_large = 1;
   }
-  memcpy(req->body + req->len, data, n);
-  req->len += n;
-  req->body[req->len] = '\0';
-  return 0;
+  return rc == WIPEBUF_NO_MEMORY ? -1 : 0;
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, mock_reply *reply) {
@@ -388,7 +361,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   (void)conn;
   (void)toe;
   if (req != NULL) {
-    free(req->body);
+    wipebuf_release(&req->body); /* the CA API token of a request, in tests */
     free(req);
     *con_cls = NULL;
   }
@@ -424,7 +397,7 @@ static int listen_socket(const char *host, const char *port, unsigned *bound_por
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   rc = getaddrinfo(host, port, &hints, &res);
   if (rc != 0) {
-    set_err(err, "cannot resolve %s: %s", host, gai_strerror(rc));
+    fail_set(err, "cannot resolve %s: %s", host, gai_strerror(rc));
     return -1;
   }
   for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
@@ -434,13 +407,13 @@ static int listen_socket(const char *host, const char *port, unsigned *bound_por
 
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
-      set_err(err, "socket: %s", strerror(errno));
+      fail_set(err, "socket: %s", strerror(errno));
       continue;
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 256) != 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
-      set_err(err, "cannot listen on %s:%s: %s", host, port, strerror(errno));
+      fail_set(err, "cannot listen on %s:%s: %s", host, port, strerror(errno));
       close(fd);
       fd = -1;
       continue;
@@ -460,7 +433,7 @@ mock_http *mock_http_start(const mock_http_config *config, char **err) {
   int fd;
 
   if (http == NULL) {
-    set_err(err, "out of memory");
+    fail_set(err, "out of memory");
     return NULL;
   }
   http->config = *config;
@@ -485,8 +458,8 @@ mock_http *mock_http_start(const mock_http_config *config, char **err) {
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
   }
   if (http->daemon == NULL) {
-    set_err(err, "cannot start the HTTP server on %s:%s%s", config->host, config->port,
-            config->tls_cert_pem != NULL ? " (are the TLS certificate and key valid PEM?)" : "");
+    fail_set(err, "cannot start the HTTP server on %s:%s%s", config->host, config->port,
+             config->tls_cert_pem != NULL ? " (are the TLS certificate and key valid PEM?)" : "");
     close(fd);
     free(http);
     return NULL;

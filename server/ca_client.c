@@ -22,6 +22,8 @@
 #include "ca_request.h"
 #include "ca_retry_after.h"
 #include "crypto.h"
+#include "fail.h"
+#include "wipebuf.h"
 
 /* ---- per-thread handles ----------------------------------------------- */
 
@@ -95,13 +97,10 @@ void ca_outcome_release(ca_outcome *out) {
 __attribute__((format(printf, 4, 5))) static void fail(ca_outcome *out, ca_class cls,
                                                        const char *label, const char *fmt, ...) {
   va_list ap;
-  free(out->detail);
-  out->detail = NULL;
   out->cls = cls;
   out->result_label = label;
   va_start(ap, fmt);
-  if (vasprintf(&out->detail, fmt, ap) < 0)
-    out->detail = NULL;
+  fail_vset(&out->detail, fmt, ap);
   va_end(ap);
 }
 
@@ -114,17 +113,6 @@ static void fail_local(ca_outcome *out) {
 
 /* ---- URL and request checks ---------------------------------------------- */
 
-/* Sets *err (when err is not NULL) to a formatted malloc'd text. */
-__attribute__((format(printf, 2, 3))) static void set_err(char **err, const char *fmt, ...) {
-  va_list ap;
-  if (err == NULL)
-    return;
-  va_start(ap, fmt);
-  if (vasprintf(err, fmt, ap) < 0)
-    *err = NULL;
-  va_end(ap);
-}
-
 int ca_url_check(const char *url, char **err) {
   CURLU *u = NULL;
   char *scheme = NULL, *host = NULL, *part = NULL, *shown = NULL;
@@ -133,7 +121,7 @@ int ca_url_check(const char *url, char **err) {
   if (err != NULL)
     *err = NULL;
   if (url == NULL || url[0] == '\0') {
-    set_err(err, "CA URL is empty");
+    fail_set(err, "CA URL is empty");
     goto out;
   }
   shown = ca_reply_clean(url, strlen(url), 200);
@@ -143,27 +131,27 @@ int ca_url_check(const char *url, char **err) {
   if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
-    set_err(err, "CA URL \"%s\" is not an absolute URL such as https://tlm.example.com", shown);
+    fail_set(err, "CA URL \"%s\" is not an absolute URL such as https://tlm.example.com", shown);
     goto out;
   }
   if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
-    set_err(err, "CA URL \"%s\" must start with https://", shown);
+    fail_set(err, "CA URL \"%s\" must start with https://", shown);
     goto out;
   }
   if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
       curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK) {
     /* not echoed: it may hold a password */
-    set_err(err, "CA URL must not contain a user name or password; the API token is sent "
-                 "separately");
+    fail_set(err, "CA URL must not contain a user name or password; the API token is sent "
+                  "separately");
     goto out;
   }
   if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
       curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
-    set_err(err, "CA URL \"%s\" must not have a query or fragment", shown);
+    fail_set(err, "CA URL \"%s\" must not have a query or fragment", shown);
     goto out;
   }
   if (strcmp(scheme, "http") == 0 && !ca_request_host_is_loopback(host)) {
-    set_err(err, "CA URL \"%s\" uses plain http to a non-loopback host; use https", shown);
+    fail_set(err, "CA URL \"%s\" uses plain http to a non-loopback host; use https", shown);
     goto out;
   }
   rc = 0;
@@ -205,39 +193,23 @@ static int preflight(const ca_endpoint *ca, const char *prefix, ca_outcome *out)
 
 /* Everything one exchange produced. */
 typedef struct transfer {
-  CURLcode rc;      /* curl_easy_perform's result */
-  long status;      /* final HTTP status, 0 when none */
-  int sent;         /* the request may have reached the CA */
-  double seconds;   /* wall time */
-  long retry_after; /* parsed Retry-After of the last reply, -1 */
-  int too_large;    /* body exceeded CA_REPLY_MAX_BYTES */
-  char *body;       /* reply body (NUL-terminated), owned */
-  size_t len, cap;
+  CURLcode rc;                  /* curl_easy_perform's result */
+  long status;                  /* final HTTP status, 0 when none */
+  int sent;                     /* the request may have reached the CA */
+  double seconds;               /* wall time */
+  long retry_after;             /* parsed Retry-After of the last reply, -1 */
+  int too_large;                /* body exceeded CA_REPLY_MAX_BYTES */
+  wipebuf body;                 /* reply body (NUL-terminated once any arrived) */
   char errbuf[CURL_ERROR_SIZE]; /* curl's own words for rc */
 } transfer;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
   transfer *t = userdata;
   size_t n = size * nmemb;
-  if (n > (size_t)CA_REPLY_MAX_BYTES - t->len) {
+  int rc = wipebuf_append(&t->body, data, n, CA_REPLY_MAX_BYTES);
+  if (rc == WIPEBUF_TOO_BIG)
     t->too_large = 1;
-    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-  }
-  if (t->len + n + 1 > t->cap) {
-    size_t want = t->cap ? t->cap : 4096;
-    char *grown;
-    while (want < t->len + n + 1)
-      want *= 2;
-    grown = realloc(t->body, want);
-    if (grown == NULL)
-      return 0;
-    t->body = grown;
-    t->cap = want;
-  }
-  memcpy(t->body + t->len, data, n);
-  t->len += n;
-  t->body[t->len] = '\0';
-  return n;
+  return rc == WIPEBUF_OK ? n : 0; /* 0 aborts the transfer with CURLE_WRITE_ERROR */
 }
 
 static size_t on_header(char *data, size_t size, size_t nitems, void *userdata) {
@@ -369,9 +341,7 @@ out:
 }
 
 static void transfer_release(transfer *t) {
-  free(t->body);
-  t->body = NULL;
-  t->len = t->cap = 0;
+  wipebuf_release(&t->body);
 }
 
 /* ---- classification ------------------------------------------------------- */
@@ -458,7 +428,7 @@ static void classify_status(const char *prefix, const char *reason, const transf
   long s = t->status;
   ca_class cls = CA_PERMANENT;
   const char *label = s >= 500 ? "server_error" : "rejected";
-  char *text = ca_reply_error_text(t->body, t->len);
+  char *text = ca_reply_error_text(t->body.data, t->body.len);
   char retry[48] = "";
 
   if (s == 429 || s == 503) {
@@ -547,7 +517,7 @@ int ca_validate(const ca_endpoint *ca, ca_outcome *out) {
          t.status);
     goto out;
   }
-  if (ca_reply_profile_status(t.body, t.len, &status, &err) < 0) {
+  if (ca_reply_profile_status(t.body.data, t.body.len, &status, &err) < 0) {
     fail(out, CA_PERMANENT, "malformed", "%s%s", prefix, err ? err : "unreadable profile reply");
     goto out;
   }
@@ -612,7 +582,7 @@ int ca_issue(const ca_endpoint *ca, const ca_issue_request *req, ca_outcome *out
          t.status);
     goto out;
   }
-  if (ca_reply_check_issued(t.body, t.len, csr.pubkey_sha256, &issued, &err) < 0) {
+  if (ca_reply_check_issued(t.body.data, t.body.len, csr.pubkey_sha256, &issued, &err) < 0) {
     fail(out, CA_PERMANENT, "malformed", "%s%s", prefix, err ? err : "unreadable reply");
     goto out;
   }

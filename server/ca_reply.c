@@ -4,13 +4,13 @@
 #include "ca_reply.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "crypto.h"
+#include "fail.h"
 
 #define PEM_BEGIN "-----BEGIN CERTIFICATE-----"
 #define PEM_END "-----END CERTIFICATE-----"
@@ -220,15 +220,6 @@ static int same_serial(const char *a, const char *b) {
   return strcasecmp(a, b) == 0;
 }
 
-/* Sets *err to a malloc'd message (NULL on memory failure). */
-__attribute__((format(printf, 2, 3))) static void set_err(char **err, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (vasprintf(err, fmt, ap) < 0)
-    *err = NULL;
-  va_end(ap);
-}
-
 /*
  * Splits pem into its certificate blocks and checks each parses. The first
  * block goes to *leaf (with info), the rest, newline-separated, to *chain
@@ -250,7 +241,7 @@ static int split_certificates(const char *pem, crypto_cert_info *info, char **le
     crypto_cert_info chain_info;
 
     if (end == NULL) {
-      set_err(err, "CA reply certificate %zu has no \"%s\" line", index + 1, PEM_END);
+      fail_set(err, "CA reply certificate %zu has no \"%s\" line", index + 1, PEM_END);
       goto out;
     }
     end += strlen(PEM_END);
@@ -258,11 +249,11 @@ static int split_certificates(const char *pem, crypto_cert_info *info, char **le
       goto out;
     if (crypto_cert_parse(block, index == 0 ? info : &chain_info, &perr) < 0) {
       if (index == 0)
-        set_err(err, "CA reply certificate is not a PEM certificate: %s",
-                perr ? perr : "unreadable");
+        fail_set(err, "CA reply certificate is not a PEM certificate: %s",
+                 perr ? perr : "unreadable");
       else
-        set_err(err, "CA reply certificate %zu (chain) does not parse: %s", index + 1,
-                perr ? perr : "unreadable");
+        fail_set(err, "CA reply certificate %zu (chain) does not parse: %s", index + 1,
+                 perr ? perr : "unreadable");
       free(perr);
       free(block);
       goto out;
@@ -283,7 +274,7 @@ static int split_certificates(const char *pem, crypto_cert_info *info, char **le
     p = end;
   }
   if (index == 0) {
-    set_err(err, "CA reply certificate is not a PEM certificate (no \"%s\" line)", PEM_BEGIN);
+    fail_set(err, "CA reply certificate is not a PEM certificate (no \"%s\" line)", PEM_BEGIN);
     goto out;
   }
   *chain = acc;
@@ -326,7 +317,7 @@ int ca_reply_check_issued(const char *body, size_t len, const char *csr_pubkey_s
   }
   if (strcmp(format, "x509") != 0) {
     char *shown = ca_reply_clean(format, strlen(format), 40);
-    set_err(err, "CA reply had delivery_format \"%s\", expected \"x509\"", shown ? shown : "?");
+    fail_set(err, "CA reply had delivery_format \"%s\", expected \"x509\"", shown ? shown : "?");
     free(shown);
     goto out;
   }
@@ -338,8 +329,8 @@ int ca_reply_check_issued(const char *body, size_t len, const char *csr_pubkey_s
   }
   if (!is_hex(serial) || strlen(serial) % 2 != 0 || strlen(serial) > 128) {
     char *shown = ca_reply_clean(serial, strlen(serial), 80);
-    set_err(err, "CA reply had serial_number \"%s\", expected even-length hex",
-            shown ? shown : "?");
+    fail_set(err, "CA reply had serial_number \"%s\", expected even-length hex",
+             shown ? shown : "?");
     free(shown);
     goto out;
   }
@@ -356,8 +347,8 @@ int ca_reply_check_issued(const char *body, size_t len, const char *csr_pubkey_s
     goto out;
   }
   if (!same_serial(serial, info.serial)) {
-    set_err(err, "CA reply serial_number \"%s\" does not match the certificate's serial \"%s\"",
-            serial, info.serial);
+    fail_set(err, "CA reply serial_number \"%s\" does not match the certificate's serial \"%s\"",
+             serial, info.serial);
     goto out;
   }
 

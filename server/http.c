@@ -8,6 +8,7 @@
 #include "offload.h"
 #include "reply.h"
 #include "router.h"
+#include "wipebuf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,8 +35,7 @@ typedef struct exchange {
   request req; /* first: request_offload() finds the exchange from it */
   http_server *server;
   reply rep;
-  char *body;
-  size_t body_len, body_cap;
+  wipebuf body; /* request bodies carry enroll secrets and CA API tokens */
   int too_large;
   int refuse_early; /* too large even to read and discard: answer at once */
   int held;         /* suspended for request_defer(), until request_resume() */
@@ -194,30 +194,10 @@ static exchange *exchange_new(http_server *s, struct MHD_Connection *c, const ch
 static int body_append(exchange *x, const char *data, size_t len) {
   if (x->too_large)
     return 0;
-  if (x->body_len + len > REQUEST_BODY_LIMIT) {
+  int rc = wipebuf_append(&x->body, data, len, REQUEST_BODY_LIMIT);
+  if (rc == WIPEBUF_TOO_BIG)
     x->too_large = 1;
-    return 0;
-  }
-  if (x->body_len + len + 1 > x->body_cap) {
-    size_t cap = x->body_cap ? x->body_cap : 4096;
-    while (cap < x->body_len + len + 1)
-      cap *= 2;
-    /* not realloc: it would leave an unwiped copy of the body behind */
-    char *grown = malloc(cap);
-    if (grown == NULL)
-      return -1;
-    if (x->body != NULL) {
-      memcpy(grown, x->body, x->body_len);
-      crypto_cleanse(x->body, x->body_cap);
-      free(x->body);
-    }
-    x->body = grown;
-    x->body_cap = cap;
-  }
-  memcpy(x->body + x->body_len, data, len);
-  x->body_len += len;
-  x->body[x->body_len] = '\0';
-  return 0;
+  return rc == WIPEBUF_NO_MEMORY ? -1 : 0;
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, exchange *x) {
@@ -283,8 +263,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     reply_errorf(&x->rep, ERR_PAYLOAD_TOO_LARGE, NULL,
                  "The request body is over %d bytes (1 MiB); send less.", REQUEST_BODY_LIMIT);
   } else {
-    x->req.body = x->body ? x->body : "";
-    x->req.body_len = x->body_len;
+    x->req.body = x->body.data ? x->body.data : "";
+    x->req.body_len = x->body.len;
     router_dispatch(&x->req, &x->rep);
   }
   release_db(&x->req); /* before the reply is written */
@@ -327,9 +307,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   metrics_http_request(&x->req, x->rep.status);
   request_release(&x->req);
   reply_release(&x->rep);
-  if (x->body != NULL) /* request bodies carry enroll secrets and CA API tokens */
-    crypto_cleanse(x->body, x->body_cap);
-  free(x->body);
+  wipebuf_release(&x->body);
   free(x->method);
   free(x->path);
   free(x);

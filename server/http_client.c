@@ -2,10 +2,11 @@
 #include "http_client.h"
 
 #include <curl/curl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fail.h"
 
 struct http_client {
   CURL *handle; /* kept between requests for its connection cache */
@@ -31,16 +32,6 @@ void http_client_free(http_client **cp) {
   *cp = NULL;
 }
 
-__attribute__((format(printf, 2, 3))) static void set_err(char **err, const char *fmt, ...) {
-  va_list ap;
-  if (err == NULL)
-    return;
-  va_start(ap, fmt);
-  if (vasprintf(err, fmt, ap) < 0)
-    *err = NULL;
-  va_end(ap);
-}
-
 int http_url_check(const char *url, char **err) {
   CURLU *u = curl_url();
   char *scheme = NULL, *host = NULL;
@@ -49,18 +40,18 @@ int http_url_check(const char *url, char **err) {
   if (err != NULL)
     *err = NULL;
   if (u == NULL) {
-    set_err(err, "out of memory");
+    fail_set(err, "out of memory");
     goto out;
   }
   if (url == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
     /* not echoed: the URL may carry a secret */
-    set_err(err, "not an absolute URL such as https://hooks.example.com/certdeploy");
+    fail_set(err, "not an absolute URL such as https://hooks.example.com/certdeploy");
     goto out;
   }
   if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
-    set_err(err, "the scheme is %s; use https:// (or http://)", scheme);
+    fail_set(err, "the scheme is %s; use https:// (or http://)", scheme);
     goto out;
   }
   rc = 0;
@@ -147,7 +138,7 @@ int http_post_json(http_client *c, const http_post *req, long *status, char **er
   bad |= curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)req) != CURLE_OK;
   bad |= curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
   if (bad) {
-    set_err(err, "could not set up the request");
+    fail_set(err, "could not set up the request");
     goto out;
   }
   cc = curl_easy_perform(h);
@@ -155,13 +146,13 @@ int http_post_json(http_client *c, const http_post *req, long *status, char **er
   if (*status > 0) {
     rc = 0; /* a status arrived, even if the body was cut short */
   } else if (cc == CURLE_ABORTED_BY_CALLBACK) {
-    set_err(err, "cancelled: shutting down");
+    fail_set(err, "cancelled: shutting down");
   } else {
-    set_err(err, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+    fail_set(err, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
   }
   goto out;
 nomem:
-  set_err(err, "out of memory");
+  fail_set(err, "out of memory");
 out:
   curl_easy_reset(h); /* drops pointers to headers, errbuf and req */
   curl_slist_free_all(headers);

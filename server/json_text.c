@@ -2,32 +2,28 @@
  * piece (json_text.h). */
 #include "json_text.h"
 
-#include "crypto.h"
+#include "wipebuf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Room for n more bytes and the NUL. Not realloc: the old block may hold
- * a secret, and is wiped before it is freed. */
+/* Room for n more bytes and the NUL. The writer's buf, len and cap are a
+ * wipebuf's fields (json_text.h), so it grows as one: by copy, the old
+ * block, which may hold a secret, wiped before it is freed. */
 static int reserve(json_writer *t, size_t n) {
   if (t->failed)
     return -1;
   if (t->len + n + 1 <= t->cap)
     return 0;
-  size_t cap = t->cap;
-  while (cap < t->len + n + 1)
-    cap *= 2;
-  char *grown = malloc(cap);
-  if (grown == NULL) {
+  wipebuf text = {t->buf, t->len, t->cap};
+  if (wipebuf_reserve(&text, n, SIZE_MAX / 4) != WIPEBUF_OK) {
     t->failed = 1;
     return -1;
   }
-  memcpy(grown, t->buf, t->len);
-  crypto_cleanse(t->buf, t->cap);
-  free(t->buf);
-  t->buf = grown;
-  t->cap = cap;
+  t->buf = text.data;
+  t->cap = text.cap;
   return 0;
 }
 
@@ -141,10 +137,7 @@ static void put_value(json_writer *t, const json_t *v) {
 }
 
 void json_writer_init(json_writer *w) {
-  w->len = 0;
-  w->cap = 1024;
-  w->buf = malloc(w->cap);
-  w->failed = w->buf == NULL;
+  *w = (json_writer){NULL, 0, 0, 0}; /* the first write allocates */
 }
 
 void json_write_raw(json_writer *w, const char *s, size_t n) {
@@ -176,25 +169,21 @@ void json_write_members(json_writer *w, const json_t *obj) {
 }
 
 void json_writer_discard(json_writer *w) {
-  if (w->buf != NULL)
-    crypto_cleanse(w->buf, w->cap);
-  free(w->buf);
-  w->buf = NULL;
-  w->len = w->cap = 0;
-  w->failed = 1;
+  wipebuf text = {w->buf, w->len, w->cap};
+  wipebuf_release(&text);
+  *w = (json_writer){NULL, 0, 0, 1};
 }
 
 char *json_writer_finish(json_writer *w, size_t *len) {
-  if (w->failed || w->buf == NULL) {
+  if (w->failed) {
     json_writer_discard(w);
     return NULL;
   }
-  char *out = w->buf;
-  out[w->len] = '\0';
-  *len = w->len;
-  w->buf = NULL;
-  w->len = w->cap = 0;
-  w->failed = 1;
+  if (w->buf != NULL)
+    w->buf[w->len] = '\0'; /* reserve() always leaves room for it */
+  wipebuf text = {w->buf, w->len, w->cap};
+  char *out = wipebuf_detach(&text, len);
+  *w = (json_writer){NULL, 0, 0, 1};
   return out;
 }
 

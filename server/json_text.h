@@ -19,13 +19,18 @@
 #include <stddef.h>
 
 /* Text being written. A failed allocation makes every later write do
- * nothing and json_writer_finish() return NULL. */
+ * nothing and json_writer_finish() return NULL. buf, len and cap are a
+ * wipebuf's data, len and cap (lib/wipebuf.h), which grows and wipes them;
+ * they are spelled out rather than one wipebuf member so that the writer
+ * can be initialised flat, {NULL, 0, 0, 1}: a failed writer, safe to
+ * discard. */
 typedef struct json_writer {
-  char *buf;
-  size_t len, cap;
-  int failed;
+  char *buf;       /* the text so far, not NUL-terminated until finished */
+  size_t len, cap; /* bytes written; bytes allocated */
+  int failed;      /* an allocation failed, or the text was handed over */
 } json_writer;
 
+/* Makes w empty and ready; its first write allocates. */
 void json_writer_init(json_writer *w);
 
 /* n bytes as they are: punctuation, or a key known to need no escaping

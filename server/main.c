@@ -73,8 +73,8 @@ static int serve(config *cfg) {
   sigset_t stop;
   block_signals(&stop);
 
-  if (dir_ensure(cfg->state_dir, 0700) != 0) {
-    log_fail("cannot create the state dir %s: %s", cfg->state_dir, strerror(errno));
+  if (file_mkdirs(cfg->state_dir, 0700, &err) != 0) {
+    log_fail("cannot create the state dir: %s", err ? err : "out of memory");
     goto out;
   }
   if (db_migrate(cfg->database_url) != 0)

@@ -1,38 +1,43 @@
-/* http_client.c: JSON POSTs over HTTPS with libcurl, one kept-alive handle. */
-#include "http_client.h"
+/* api_client.c: certdeploy API requests over HTTPS with libcurl, one
+ * kept-alive handle, the token and the reply wiped wherever they were
+ * copied (api_client.h). */
+#include "api_client.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "fail.h"
 #include "crypto.h"
-#include "wipebuf.h"
+#include "fail.h"
 #include "json_wipe.h"
+#include "wipebuf.h"
 
-/* Replies are small JSON documents; a PKCS#12 bundle is a few KiB. */
-#define MAX_REPLY_BYTES (4 * 1024 * 1024)
+#define MAX_CONNECT_SECONDS 10L
 
-struct http_client {
+struct api_client {
   CURL *curl;                    /* one easy handle: its connection is reused */
   char *base_url;                /* without a trailing '/' */
+  char *token;                   /* the default bearer, or NULL; wiped before free */
+  size_t max_reply_bytes;        /* api_client_options */
+  int json_required;             /* api_client_options */
   volatile sig_atomic_t *cancel; /* aborts a transfer when set */
   char errbuf[CURL_ERROR_SIZE];  /* libcurl's detail for the last failure */
   wipebuf reply;                 /* reply body being received */
-  int reply_too_big;             /* the server sent more than MAX_REPLY_BYTES */
+  int reply_too_big;             /* the server sent more than max_reply_bytes */
 };
 
-/* Zeroes the reply buffer: it may hold a device token or a PKCS#12 key. */
-static void reply_wipe(http_client *c) {
+/* Zeroes the reply buffer: replies carry device tokens, PKCS#12 keys and
+ * SCEP challenges. */
+static void reply_wipe(api_client *c) {
   wipebuf_clear(&c->reply);
   c->reply_too_big = 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
-  http_client *c = userdata;
+  api_client *c = userdata;
   size_t n = size * nmemb;
-  int rc = wipebuf_append(&c->reply, data, n, MAX_REPLY_BYTES);
+  int rc = wipebuf_append(&c->reply, data, n, c->max_reply_bytes);
   if (rc == WIPEBUF_TOO_BIG)
     c->reply_too_big = 1;
   return rc == WIPEBUF_OK ? n : 0;
@@ -40,15 +45,16 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
 
 static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow) {
-  http_client *c = userdata;
+  api_client *c = userdata;
   (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-  return c->cancel != NULL && *c->cancel ? 1 : 0;
+  return *c->cancel ? 1 : 0;
 }
 
-static int setup_handle(http_client *c, const http_client_options *opts, char **err) {
+static int setup_handle(api_client *c, const api_client_options *opts, char **err) {
   CURL *h = c->curl;
   CURLcode rc = CURLE_OK;
-  long connect_timeout = opts->timeout_seconds < 10 ? opts->timeout_seconds : 10;
+  long connect_timeout =
+      opts->timeout_seconds < MAX_CONNECT_SECONDS ? opts->timeout_seconds : MAX_CONNECT_SECONDS;
 
 /* Each option is set only while the previous ones succeeded. */
 #define SET(opt, val)                                                                              \
@@ -58,15 +64,17 @@ static int setup_handle(http_client *c, const http_client_options *opts, char **
   } while (0)
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_PROTOCOLS_STR, "https");
-  SET(CURLOPT_USERAGENT, "certdeploy-agent/1");
+  SET(CURLOPT_USERAGENT, opts->user_agent != NULL ? opts->user_agent : "certdeploy");
   SET(CURLOPT_ERRORBUFFER, c->errbuf);
   SET(CURLOPT_TIMEOUT, opts->timeout_seconds);
   SET(CURLOPT_CONNECTTIMEOUT, connect_timeout);
   SET(CURLOPT_WRITEFUNCTION, on_body);
   SET(CURLOPT_WRITEDATA, c);
-  SET(CURLOPT_NOPROGRESS, 0L);
-  SET(CURLOPT_XFERINFOFUNCTION, on_progress);
-  SET(CURLOPT_XFERINFODATA, c);
+  if (c->cancel != NULL) {
+    SET(CURLOPT_NOPROGRESS, 0L);
+    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_XFERINFODATA, c);
+  }
   if (opts->insecure) {
     SET(CURLOPT_SSL_VERIFYPEER, 0L);
     SET(CURLOPT_SSL_VERIFYHOST, 0L);
@@ -81,8 +89,8 @@ static int setup_handle(http_client *c, const http_client_options *opts, char **
   return 0;
 }
 
-http_client *http_client_new(const http_client_options *opts, char **err) {
-  http_client *c = NULL;
+api_client *api_client_new(const api_client_options *opts, char **err) {
+  api_client *c = NULL;
   size_t len = strlen(opts->base_url);
 
   if (strncmp(opts->base_url, "https://", 8) != 0 || len <= 8) {
@@ -97,10 +105,13 @@ http_client *http_client_new(const http_client_options *opts, char **err) {
   while (len > 8 && opts->base_url[len - 1] == '/')
     len--;
   c = calloc(1, sizeof(*c));
-  if (c == NULL || (c->base_url = strndup(opts->base_url, len)) == NULL) {
+  if (c == NULL || (c->base_url = strndup(opts->base_url, len)) == NULL ||
+      (opts->token != NULL && (c->token = strdup(opts->token)) == NULL)) {
     fail_set(err, "out of memory");
     goto fail;
   }
+  c->max_reply_bytes = opts->max_reply_bytes;
+  c->json_required = opts->json_required;
   c->cancel = opts->cancel;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     fail_set(err, "cannot initialise libcurl");
@@ -116,16 +127,16 @@ http_client *http_client_new(const http_client_options *opts, char **err) {
     goto fail;
   return c;
 fail:
-  http_client_free(&c);
+  api_client_free(&c);
   return NULL;
 }
 
-const char *http_client_base_url(const http_client *c) {
+const char *api_client_base_url(const api_client *c) {
   return c->base_url;
 }
 
 /* A one-line reason for a failed transfer, with a hint at what to do. */
-static int transfer_failure(http_client *c, const char *url, CURLcode rc, char **err) {
+static int transfer_failure(api_client *c, const char *url, CURLcode rc, char **err) {
   const char *detail = c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc);
   switch (rc) {
   case CURLE_ABORTED_BY_CALLBACK:
@@ -133,8 +144,8 @@ static int transfer_failure(http_client *c, const char *url, CURLcode rc, char *
   case CURLE_PEER_FAILED_VERIFICATION:
   case CURLE_SSL_CACERT_BADFILE:
     return fail_set(err,
-                    "cannot verify the TLS certificate of %s (%s); pass the CA that signed "
-                    "it with --ca-file",
+                    "cannot verify the TLS certificate of %s (%s); pass the CA that signed it "
+                    "with --ca-file",
                     c->base_url, detail);
   case CURLE_OPERATION_TIMEDOUT:
     return fail_set(err, "no answer from %s in time (%s); check the server or raise --timeout", url,
@@ -145,58 +156,71 @@ static int transfer_failure(http_client *c, const char *url, CURLcode rc, char *
                     c->base_url, detail);
   case CURLE_WRITE_ERROR:
     if (c->reply_too_big)
-      return fail_set(err, "the reply from %s is larger than %d bytes", url, MAX_REPLY_BYTES);
+      return fail_set(err, "the reply from %s is larger than %zu bytes", url, c->max_reply_bytes);
     return fail_set(err, "out of memory reading the reply from %s", url);
   default:
     return fail_set(err, "request to %s failed: %s", url, detail);
   }
 }
 
-/* Builds the request headers; the bearer line is wiped on free. */
-static struct curl_slist *make_headers(const char *bearer) {
-  struct curl_slist *list = NULL;
-  struct curl_slist *next = NULL;
-  const char *fixed[] = {"Content-Type: application/json", "Accept: application/json", "Expect:"};
-  for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-    next = curl_slist_append(list, fixed[i]);
-    if (next == NULL)
-      goto fail;
-    list = next;
-  }
-  if (bearer != NULL) {
-    char *line = fail_format("Authorization: Bearer %s", bearer);
-    if (line == NULL)
-      goto fail;
-    next = curl_slist_append(list, line);
-    crypto_free_secret(line);
-    if (next == NULL)
-      goto fail;
-    list = next;
-  }
-  return list;
-fail:
-  curl_slist_free_all(list);
-  return NULL;
-}
-
+/* Wipes every header line (one holds the token), then frees the list. */
 static void free_headers(struct curl_slist *list) {
   for (struct curl_slist *h = list; h != NULL; h = h->next)
     crypto_cleanse(h->data, strlen(h->data));
   curl_slist_free_all(list);
 }
 
-int http_client_post_json(http_client *c, const char *path, const char *bearer, const json_t *body,
-                          long *status, json_t **reply, char **err) {
+/* Builds the request headers; free them with free_headers. NULL when out
+ * of memory. */
+static struct curl_slist *make_headers(const char *bearer, int with_body) {
+  struct curl_slist *list = NULL;
+  struct curl_slist *next = NULL;
+  char *auth = NULL;
+  if (bearer != NULL && (auth = fail_format("Authorization: Bearer %s", bearer)) == NULL)
+    return NULL;
+  const char *lines[] = {"Accept: application/json",
+                         "Expect:", with_body ? "Content-Type: application/json" : NULL, auth};
+  for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+    if (lines[i] == NULL)
+      continue;
+    next = curl_slist_append(list, lines[i]);
+    if (next == NULL)
+      goto fail;
+    list = next;
+  }
+  crypto_free_secret(auth);
+  return list;
+fail:
+  crypto_free_secret(auth);
+  free_headers(list);
+  return NULL;
+}
+
+/* Sets the method and body of the next transfer. */
+static CURLcode set_method(CURL *h, const char *method, const char *text) {
+  if (strcmp(method, "GET") == 0)
+    return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  CURLcode cr = curl_easy_setopt(h, CURLOPT_POSTFIELDS, text != NULL ? text : "");
+  if (cr == CURLE_OK)
+    cr = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                          (curl_off_t)(text != NULL ? strlen(text) : 0));
+  if (cr == CURLE_OK && strcmp(method, "POST") != 0)
+    cr = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+  return cr;
+}
+
+int api_client_request(api_client *c, const char *method, const char *path, const char *bearer,
+                       const json_t *body, long *status, json_t **reply, char **err) {
   int rc = -1;
   char *url = fail_format("%s%s", c->base_url, path);
-  char *text = json_dumps(body, JSON_COMPACT);
-  struct curl_slist *headers = make_headers(bearer);
+  char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+  struct curl_slist *headers = make_headers(bearer != NULL ? bearer : c->token, body != NULL);
   CURLcode cr = CURLE_OK;
   json_error_t jerr;
 
   *reply = NULL;
   *status = 0;
-  if (url == NULL || text == NULL || headers == NULL) {
+  if (url == NULL || (body != NULL && text == NULL) || headers == NULL) {
     fail_set(err, "out of memory");
     goto out;
   }
@@ -206,9 +230,7 @@ int http_client_post_json(http_client *c, const char *path, const char *bearer, 
   if (cr == CURLE_OK)
     cr = curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
   if (cr == CURLE_OK)
-    cr = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, text);
-  if (cr == CURLE_OK)
-    cr = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
+    cr = set_method(c->curl, method, text);
   if (cr == CURLE_OK)
     cr = curl_easy_perform(c->curl);
   if (cr != CURLE_OK) {
@@ -218,7 +240,7 @@ int http_client_post_json(http_client *c, const char *path, const char *bearer, 
   curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
   if (c->reply.len > 0) {
     *reply = json_loadb(c->reply.data, c->reply.len, JSON_REJECT_DUPLICATES, &jerr);
-    if (*reply == NULL && *status >= 200 && *status < 300) {
+    if (*reply == NULL && c->json_required && *status >= 200 && *status < 300) {
       fail_set(err, "the reply from %s (HTTP %ld) is not JSON: %s; is --server right?", url,
                *status, jerr.text);
       goto out;
@@ -229,6 +251,7 @@ out:
   /* The handle outlives these buffers; drop its pointers to them. */
   curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
   curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
+  curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, NULL);
   reply_wipe(c);
   free_headers(headers);
   json_wipe_free(text);
@@ -236,7 +259,7 @@ out:
   return rc;
 }
 
-char *http_error_describe(long status, const json_t *reply) {
+char *api_error_describe(long status, const json_t *reply) {
   const char *code = NULL;
   const char *message = NULL;
   json_t *error = json_object_get(reply, "error");
@@ -253,7 +276,7 @@ char *http_error_describe(long status, const json_t *reply) {
   return fail_format("HTTP %ld", status);
 }
 
-void http_client_free(http_client **c) {
+void api_client_free(api_client **c) {
   if (c == NULL || *c == NULL)
     return;
   if ((*c)->curl != NULL) {
@@ -261,6 +284,7 @@ void http_client_free(http_client **c) {
     curl_global_cleanup();
   }
   wipebuf_release(&(*c)->reply);
+  crypto_free_secret((*c)->token);
   free((*c)->base_url);
   free(*c);
   *c = NULL;
