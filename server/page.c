@@ -1,6 +1,7 @@
 /* page.c: limit and cursor parameters. */
 #include "page.h"
 
+#include "http.h"
 #include "json_body.h"
 #include "reply.h"
 

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "db.h"
 #include "db_audit.h"
+#include "http.h"
 #include "log.h"
 #include "page.h"
 #include "json_body.h"

@@ -10,6 +10,7 @@
 #include "db_deployments.h"
 #include "db_enroll.h"
 #include "delivery.h"
+#include "http.h"
 #include "json_body.h"
 #include "json_wipe.h"
 #include "log.h"
@@ -242,7 +243,7 @@ static void checkin_read_back(void *req) {
 }
 
 static void checkin_start(request *req) {
-  checkin *ck = req->deferred;
+  checkin *ck = req->state;
   db_device_checkin_read(req->app->reads, req->token_hash, &ck->read, checkin_read_back, req);
 }
 
@@ -265,7 +266,7 @@ static int checkin_writes(const checkin *ck) {
 /* The inventory's reports recorded, the actions and the answer. */
 static void checkin_answer(request *req, reply *rep) {
   json_writer w = {NULL, 0, 0, 1};
-  checkin *ck = req->deferred;
+  checkin *ck = req->state;
   int rc;
   json_writer_init(&w);
   json_write_raw(&w, "{\"profiles\":[", 13);
@@ -296,7 +297,7 @@ out:
  * authentication and the inventory, then the answer, on a handler thread
  * when it writes (request_offload), or here. */
 static void checkin_finish(request *req, reply *rep) {
-  checkin *ck = req->deferred;
+  checkin *ck = req->state;
   if (auth_device_accept(req, rep, req->token_hash, ck->read.found, &ck->read.dev) != 0 ||
       checkin_inventory_read(req, rep, &ck->inv) != 0)
     return;

@@ -6,6 +6,7 @@
 #include "db_deployments.h"
 #include "db_devices.h"
 #include "deployment_json.h"
+#include "http.h"
 #include "json_body.h"
 #include "page.h"
 #include "reply.h"

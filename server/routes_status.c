@@ -3,6 +3,7 @@
 #include "handlers.h"
 
 #include "db_status.h"
+#include "http.h"
 #include "json_body.h"
 #include "reply.h"
 #include "state.h"
