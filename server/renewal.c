@@ -2,8 +2,6 @@
 #include "renewal.h"
 
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
 
 /* FNV-1a: stable across processes and versions, unlike a seeded hash. */
 static uint64_t stable_hash(const char *s) {
@@ -52,20 +50,4 @@ long retry_delay_seconds(int attempts_made, long base, long max, long retry_afte
   if (retry_after > delay)
     delay = retry_after;
   return delay;
-}
-
-void time_format(time_t t, char out[24]) {
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-int time_parse(const char *text, time_t *t) {
-  struct tm tm;
-  memset(&tm, 0, sizeof(tm));
-  const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (end == NULL || *end != '\0')
-    return -1;
-  *t = timegm(&tm);
-  return 0;
 }

@@ -23,10 +23,4 @@ time_t renewal_time(time_t not_before, time_t not_after, int renew_before_days,
  * scales it into [d/2, d)), and never less than retry_after (-1: none). */
 long retry_delay_seconds(int attempts_made, long base, long max, long retry_after, double random01);
 
-/* Formats t as RFC 3339 UTC ("2026-11-23T18:00:00Z") into out. */
-void time_format(time_t t, char out[24]);
-
-/* Parses "YYYY-MM-DDTHH:MM:SSZ". Returns 0 and sets *t, or -1. */
-int time_parse(const char *text, time_t *t);
-
 #endif

@@ -18,6 +18,7 @@
 #include "renewal.h"
 #include "reply.h"
 #include "state.h"
+#include "timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -80,18 +80,6 @@ static void retry_after_is_honoured(void **state) {
   assert_int_equal(retry_delay_seconds(1, 0, 0, -1, 0.5), 0);
 }
 
-static void times_round_trip(void **state) {
-  (void)state;
-  char buf[24];
-  time_format(1700000000, buf);
-  assert_string_equal(buf, "2023-11-14T22:13:20Z");
-  time_t t;
-  assert_int_equal(time_parse(buf, &t), 0);
-  assert_int_equal(t, 1700000000);
-  assert_int_equal(time_parse("2023-11-14 22:13:20", &t), -1);
-  assert_int_equal(time_parse("2023-11-14T22:13:20Zjunk", &t), -1);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(default_window_is_30_days_for_long_certificates),
@@ -101,7 +89,6 @@ int main(void) {
       cmocka_unit_test(degenerate_validity),
       cmocka_unit_test(backoff_doubles_with_jitter_and_cap),
       cmocka_unit_test(retry_after_is_honoured),
-      cmocka_unit_test(times_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
