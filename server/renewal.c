@@ -1,6 +1,8 @@
 /* renewal.c: renewal windows and retry backoff. */
 #include "renewal.h"
 
+#include "timefmt.h"
+
 #include <stdint.h>
 
 /* FNV-1a: stable across processes and versions, unlike a seeded hash. */
@@ -31,6 +33,15 @@ time_t renewal_time(time_t not_before, time_t not_after, int renew_before_days,
   long long spread = window / 10;
   long long offset = spread > 0 ? (long long)(stable_hash(device_id) % (uint64_t)spread) : 0;
   return (time_t)(start + offset);
+}
+
+int renewal_time_text(const char *not_before, const char *not_after, int renew_before_days,
+                      const char *device_id, char renew_at[24]) {
+  time_t nb, na;
+  if (time_parse(not_before, &nb) != 0 || time_parse(not_after, &na) != 0)
+    return -1;
+  time_format(renewal_time(nb, na, renew_before_days, device_id), renew_at);
+  return 0;
 }
 
 long retry_delay_seconds(int attempts_made, long base, long max, long retry_after,

@@ -18,7 +18,6 @@
 #include "renewal.h"
 #include "reply.h"
 #include "state.h"
-#include "timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,11 +123,10 @@ static int apply_inventory(request *req, reply *rep, db_deployment *d, const cha
     return DB_SOFT_ERROR;
   if (r.outcome == OUTCOME_IGNORED)
     return db_history_append(c, d->device_id, d->profile_id, &ch);
-  time_t nb, na;
   char renew_at[24];
-  if (time_parse(d->issued.not_before, &nb) != 0 || time_parse(d->issued.not_after, &na) != 0)
+  if (renewal_time_text(d->issued.not_before, d->issued.not_after, d->renew_before_days,
+                        d->device_id, renew_at) != 0)
     return DB_HARD_ERROR;
-  time_format(renewal_time(nb, na, d->renew_before_days, d->device_id), renew_at);
   int rc = db_deployment_verified(c, d->device_id, d->profile_id, &ch, renew_at);
   if (rc == 1)
     deployment_now(d, STATUS_VERIFIED, r.reason);
@@ -491,13 +489,12 @@ void device_ack(request *req, reply *rep) {
                   .retry_in_seconds = -1};
   int rc;
   if (installed) {
-    time_t nb, na;
     char renew_at[24];
-    if (time_parse(d.issued.not_before, &nb) != 0 || time_parse(d.issued.not_after, &na) != 0) {
+    if (renewal_time_text(d.issued.not_before, d.issued.not_after, d.renew_before_days, d.device_id,
+                          renew_at) != 0) {
       reply_error(rep, ERR_INTERNAL, NULL, NULL);
       goto out;
     }
-    time_format(renewal_time(nb, na, d.renew_before_days, d.device_id), renew_at);
     rc = db_deployment_verified(c, d.device_id, d.profile_id, &ch, renew_at);
   } else {
     snprintf(text, sizeof(text), "The device reported an install error: %s",
