@@ -64,11 +64,13 @@ void audit_list(request *req, reply *rep);
  * write it is logged; the reply stands. */
 void audit_record(request *req, const reply *rep);
 
-/* routes_device_api.c: the device side (/device/v1) */
+/* routes_device_api.c: the device side (/device/v1): enroll, CSR, acknowledgement */
 void device_enroll(request *req, reply *rep);
-void device_checkin(request *req, reply *rep);
 void device_csr(request *req, reply *rep);
 void device_ack(request *req, reply *rep);
+
+/* routes_checkin.c: POST /device/v1/checkin */
+void device_checkin(request *req, reply *rep);
 
 /* routes_static.c: the dashboard (GET of any path outside /api and /device) */
 void static_file(request *req, reply *rep);
