@@ -2,8 +2,8 @@
 #include "page.h"
 
 #include "http.h"
-#include "json_body.h"
 #include "reply.h"
+#include "uuid.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -4,6 +4,7 @@
 #include "db_assignments.h"
 #include "json_body.h"
 #include "reply.h"
+#include "uuid.h"
 
 #include <stdio.h>
 #include <stdlib.h>

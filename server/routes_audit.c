@@ -10,9 +10,9 @@
 #include "http.h"
 #include "log.h"
 #include "page.h"
-#include "json_body.h"
 #include "reply.h"
 #include "router.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>

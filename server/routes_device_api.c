@@ -12,7 +12,9 @@
 #include "ratelimit.h"
 #include "renewal.h"
 #include "reply.h"
+#include "sha256_hex.h"
 #include "state.h"
+#include "uuid.h"
 
 #include <stdio.h>
 #include <stdlib.h>

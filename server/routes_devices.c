@@ -7,10 +7,10 @@
 #include "db_devices.h"
 #include "deployment_json.h"
 #include "http.h"
-#include "json_body.h"
 #include "page.h"
 #include "reply.h"
 #include "state.h"
+#include "uuid.h"
 
 #include <stdlib.h>
 #include <string.h>

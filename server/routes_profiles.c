@@ -14,6 +14,7 @@
 #include "log.h"
 #include "page.h"
 #include "reply.h"
+#include "uuid.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,6 +7,7 @@
 #include "json_body.h"
 #include "reply.h"
 #include "state.h"
+#include "uuid.h"
 
 #include <string.h>
 

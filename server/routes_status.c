@@ -4,9 +4,9 @@
 
 #include "db_status.h"
 #include "http.h"
-#include "json_body.h"
 #include "reply.h"
 #include "state.h"
+#include "uuid.h"
 
 #include <stdio.h>
 #include <string.h>
