@@ -33,6 +33,7 @@ void profiles_list(request *req, reply *rep);
 void profiles_get(request *req, reply *rep);
 void profiles_update(request *req, reply *rep);
 void profiles_delete(request *req, reply *rep);
+void profile_resend(request *req, reply *rep);
 
 /* routes_enroll_secrets.c */
 void enroll_secrets_create(request *req, reply *rep);
@@ -45,10 +46,7 @@ void devices_get(request *req, reply *rep);
 void devices_delete(request *req, reply *rep);
 void deployment_get(request *req, reply *rep);
 void deployment_history(request *req, reply *rep);
-
-/* routes_resend.c */
 void deployment_resend(request *req, reply *rep);
-void profile_resend(request *req, reply *rep);
 
 /* routes_assignments.c */
 void assignments_add(request *req, reply *rep);
