@@ -18,6 +18,8 @@
  * A read that cannot run (the database unreachable, the reads stopping)
  * completes with DB_SOFT_ERROR: every read handed over completes exactly
  * once.
+ *
+ * docs/threads.md: every kind of thread, and what each may wait on.
  */
 #ifndef CERTDEPLOY_DB_ASYNC_H
 #define CERTDEPLOY_DB_ASYNC_H

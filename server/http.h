@@ -7,7 +7,10 @@
  * answered, and logged in one line. Handler threads (offload.h) run the
  * handlers that may wait (request_offload()), so a connection thread
  * never waits on PostgreSQL. A request goes where the step it ran last
- * names (request.next, request.h); docs/threads.md follows a check-in.
+ * names (request.next, request.h).
+ *
+ * docs/threads.md: every kind of thread, and what each may wait on.
+ * It follows a check-in, a resend and an issuance across them.
  */
 #ifndef CERTDEPLOY_HTTP_H
 #define CERTDEPLOY_HTTP_H
