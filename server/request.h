@@ -96,8 +96,8 @@ void request_defer(request *req, void *state, void (*free_state)(void *state),
  * (router.h); the router hands every other one over this way. */
 void request_offload(request *req, request_step step);
 
-/* Releases what a request holds (database connection, params, deferred
- * state). */
+/* Releases what a request holds (database connection, params, the
+ * handler's state). */
 void request_release(request *req);
 
 #endif
