@@ -4,6 +4,7 @@
 
 #include "json_body.h"
 #include "reply.h"
+#include "sha256_hex.h"
 
 #include <stdio.h>
 #include <stdlib.h>

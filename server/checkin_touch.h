@@ -10,6 +10,8 @@
  * younger than DB_CONTACT_RESOLUTION_SECONDS (the authenticating read
  * tells) is not recorded again: a storm of check-ins writes each device
  * once a minute, not at every request.
+ *
+ * docs/threads.md: every kind of thread, and what each may wait on.
  */
 #ifndef CERTDEPLOY_CHECKIN_TOUCH_H
 #define CERTDEPLOY_CHECKIN_TOUCH_H

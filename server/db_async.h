@@ -18,6 +18,8 @@
  * A read that cannot run (the database unreachable, the reads stopping)
  * completes with DB_SOFT_ERROR: every read handed over completes exactly
  * once.
+ *
+ * docs/threads.md: every kind of thread, and what each may wait on.
  */
 #ifndef CERTDEPLOY_DB_ASYNC_H
 #define CERTDEPLOY_DB_ASYNC_H
@@ -37,5 +39,24 @@ void db_async_close(db_async *q);
 /* Frees, closing first if needed, once no thread can hand a read over any
  * more. Accepts NULL. */
 void db_async_free(db_async **q);
+
+/* For the database layer's own files (db_internal.h includes this),
+ * which define the statements; the check-in's read is one of them. */
+struct db_stmt;
+struct pg_result; /* libpq's PGresult: only the database layer sees inside */
+
+/* How a read ends: with its rows, rows [row, row + nrows) of res (nrows
+ * 0: none for its key), or with res NULL and a DB_*_ERROR. Called on the
+ * reads' thread, or on the caller's when the read cannot start; res is
+ * cleared when it returns. */
+typedef void (*db_async_done)(void *arg, const struct pg_result *res, int row, int nrows, int rc);
+
+/* Hands the read of key (copied) to the reads' thread; done is called
+ * exactly once. stmt takes one parameter, a text[] of keys, and returns
+ * each key's rows next to each other (ORDER BY the key) with the key in
+ * column key_col: reads of one statement handed over together run as
+ * one execution over all their keys. */
+void db_async_read(db_async *q, struct db_stmt *stmt, int key_col, const char *key,
+                   db_async_done done, void *arg);
 
 #endif

@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "db.h"
+#include "db_async.h" /* db_async_read() */
 #include "db_col.h"
 #include "db_device_auth.h"
 
@@ -126,20 +127,6 @@ int db_conn_ensure(db_conn *conn, const char *conninfo);
 
 /* Rows affected by an INSERT/UPDATE/DELETE result. */
 int db_affected(const PGresult *res);
-
-/* How a read handed to db_async (db_async.h) ends: with its rows, rows
- * [row, row + nrows) of res (nrows 0: none for its key), or with res NULL
- * and a DB_*_ERROR. Called on the reads' thread, or on the caller's when
- * the read cannot start; res is cleared when it returns. */
-typedef void (*db_async_done)(void *arg, const PGresult *res, int row, int nrows, int rc);
-struct db_async;
-/* Hands the read of key (copied) to the reads' thread; done is called
- * exactly once. stmt takes one parameter, a text[] of keys, and returns
- * each key's rows next to each other (ORDER BY the key) with the key in
- * column key_col: reads of one statement handed over together run as
- * one execution over all their keys. */
-void db_async_read(struct db_async *q, db_stmt *stmt, int key_col, const char *key,
-                   db_async_done done, void *arg);
 
 /* Opens a standalone connection (migrations, LISTEN). NULL with a logged
  * reason on failure. */

@@ -33,6 +33,7 @@ void profiles_list(request *req, reply *rep);
 void profiles_get(request *req, reply *rep);
 void profiles_update(request *req, reply *rep);
 void profiles_delete(request *req, reply *rep);
+void profile_resend(request *req, reply *rep);
 
 /* routes_enroll_secrets.c */
 void enroll_secrets_create(request *req, reply *rep);
@@ -45,10 +46,7 @@ void devices_get(request *req, reply *rep);
 void devices_delete(request *req, reply *rep);
 void deployment_get(request *req, reply *rep);
 void deployment_history(request *req, reply *rep);
-
-/* routes_resend.c */
 void deployment_resend(request *req, reply *rep);
-void profile_resend(request *req, reply *rep);
 
 /* routes_assignments.c */
 void assignments_add(request *req, reply *rep);
@@ -64,11 +62,13 @@ void audit_list(request *req, reply *rep);
  * write it is logged; the reply stands. */
 void audit_record(request *req, const reply *rep);
 
-/* routes_device_api.c: the device side (/device/v1) */
+/* routes_device_api.c: the device side (/device/v1): enroll, CSR, acknowledgement */
 void device_enroll(request *req, reply *rep);
-void device_checkin(request *req, reply *rep);
 void device_csr(request *req, reply *rep);
 void device_ack(request *req, reply *rep);
+
+/* routes_checkin.c: POST /device/v1/checkin */
+void device_checkin(request *req, reply *rep);
 
 /* routes_static.c: the dashboard (GET of any path outside /api and /device) */
 void static_file(request *req, reply *rep);

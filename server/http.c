@@ -27,18 +27,18 @@
 struct http_server {
   struct MHD_Daemon *daemon;
   app *app;
-  offload *handlers; /* request_offload() */
+  offload *handlers; /* REQUEST_ON_HANDLER steps (request_offload()) */
 };
 
 /* Per-connection request state, from the first callback to completion. */
 typedef struct exchange {
-  request req; /* first: request_offload() finds the exchange from it */
+  request req;
   http_server *server;
   reply rep;
   wipebuf body; /* request bodies carry enroll secrets and CA API tokens */
   int too_large;
   int refuse_early; /* too large even to read and discard: answer at once */
-  int held;         /* suspended for request_defer(), until request_resume() */
+  int held;         /* suspended for the step req.next names, until request_resume() */
   char *method;
   char *path;
   struct timespec started;
@@ -56,31 +56,42 @@ static void release_db(request *req) {
   }
 }
 
-/* On a handler thread: the offloaded step, then back to a connection
- * thread to reply (on_request), unless the step deferred again. */
-static void offload_job(void *arg) {
-  exchange *x = arg;
-  request_step step = x->req.offload_step;
-  x->req.offload_step = NULL;
+/* Runs, on this thread, the step the request named next (request.then);
+ * that step names the one after, or replies. */
+static void run_then(exchange *x) {
+  request_step step = x->req.then;
+  x->req.next = REQUEST_REPLY;
+  x->req.then = NULL;
   step(&x->req, &x->rep);
   release_db(&x->req);
-  void (*start)(request *) = x->req.defer_start;
-  x->req.defer_start = NULL;
-  if (start != NULL)
-    start(&x->req); /* still held: its resume comes when start's work is done */
-  else
+}
+
+static void on_handler(void *arg);
+
+/* Takes a held-back request to the thread of its next step: the reads'
+ * thread, whose callback resumes it; a handler thread; or, once it has
+ * replied, its connection thread (on_request). Another thread may have
+ * x as soon as this is called: the caller must not touch it after. */
+static void hand_over(exchange *x) {
+  switch (x->req.next) {
+  case REQUEST_AFTER_READ:
+    x->req.start_read(&x->req);
+    break;
+  case REQUEST_ON_HANDLER:
+    offload_run(x->server->handlers, on_handler, x);
+    break;
+  case REQUEST_REPLY:
     request_resume(&x->req);
+    break;
+  }
 }
 
-static void offload_begin(request *req) {
-  exchange *x = (exchange *)(void *)req;
-  offload_run(x->server->handlers, offload_job, x);
-}
-
-void request_offload(request *req, request_step step) {
-  req->defer_start = offload_begin;
-  req->defer_finish = NULL;
-  req->offload_step = step;
+/* On a handler thread: the step request_offload() named, then on to the
+ * next, the request still held back. */
+static void on_handler(void *arg) {
+  exchange *x = arg;
+  run_then(x);
+  hand_over(x);
 }
 
 const char *request_query(const request *req, const char *name) {
@@ -255,10 +266,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   }
   if (x->held) { /* back from request_resume() */
     x->held = 0;
-    request_step finish = x->req.defer_finish;
-    x->req.defer_finish = NULL;
-    if (finish != NULL) /* none after request_offload(): its step replied */
-      finish(&x->req, &x->rep);
+    if (x->req.next == REQUEST_AFTER_READ) /* the read is back */
+      run_then(x);
+    /* else a handler thread's step replied */
   } else if (x->too_large) {
     reply_errorf(&x->rep, ERR_PAYLOAD_TOO_LARGE, NULL,
                  "The request body is over %d bytes (1 MiB); send less.", REQUEST_BODY_LIMIT);
@@ -266,15 +276,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     x->req.body = x->body.data ? x->body.data : "";
     x->req.body_len = x->body.len;
     router_dispatch(&x->req, &x->rep);
+    release_db(&x->req); /* before the reply is written */
   }
-  release_db(&x->req); /* before the reply is written */
-  if (x->req.defer_start != NULL) {
-    /* suspended before the read starts, so its resume always comes after */
-    void (*start)(request *) = x->req.defer_start;
-    x->req.defer_start = NULL;
+  if (x->req.next != REQUEST_REPLY) {
+    /* suspended before the hand-over, so its resume always comes after */
     x->held = 1;
     MHD_suspend_connection(c);
-    start(&x->req);
+    hand_over(x);
     return MHD_YES;
   }
   return send_reply(c, x);

@@ -6,12 +6,17 @@
  * (bodies are capped at REQUEST_BODY_LIMIT), handed to router_dispatch(),
  * answered, and logged in one line. Handler threads (offload.h) run the
  * handlers that may wait (request_offload()), so a connection thread
- * never waits on PostgreSQL.
+ * never waits on PostgreSQL. A request goes where the step it ran last
+ * names (request.next, request.h).
+ *
+ * docs/threads.md: every kind of thread, and what each may wait on.
+ * It follows a check-in, a resend and an issuance across them.
  */
 #ifndef CERTDEPLOY_HTTP_H
 #define CERTDEPLOY_HTTP_H
 
 #include "app.h"
+#include "request.h"
 
 typedef struct http_server http_server;
 
@@ -25,6 +30,15 @@ int http_port(const http_server *s);
 
 /* Stops accepting, finishes in-flight requests, frees. Accepts NULL. */
 void http_stop(http_server **s);
+
+/* Value of query parameter `name` of req, or NULL. Owned by the
+ * transport; valid until the reply is sent. */
+const char *request_query(const request *req, const char *name);
+
+/* Hands a request held back for a read (request_defer()) back to its
+ * connection thread for the step after the read. Any thread may call it,
+ * once per hand-over. */
+void request_resume(request *req);
 
 /* Splits "host:port" or "[v6]:port" into host (no brackets) and port.
  * Returns -1 on a malformed value. */

@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "renewal.h"
 #include "state.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -3,6 +3,8 @@
  *
  * Bodies must be one JSON object; duplicate keys, unknown keys, NUL bytes
  * in strings and wrong types are refused with a 400 that names the field.
+ * The checks of single values have files of their own: utf8.h, uuid.h,
+ * sha256_hex.h.
  */
 #ifndef CERTDEPLOY_JSON_BODY_H
 #define CERTDEPLOY_JSON_BODY_H
@@ -42,25 +44,5 @@ int body_fields(json_t *obj, const field_spec *specs, size_t nspecs, reply *rep)
  * ("installed[2].sha256"). prefix may be NULL. */
 int body_fields_in(json_t *obj, const field_spec *specs, size_t nspecs, const char *prefix,
                    reply *rep);
-
-/* 1 when s is well-formed UTF-8 (no overlongs, surrogates or bytes past
- * U+10FFFF). */
-int utf8_valid(const char *s);
-
-/* Replaces every byte of s that is not part of a well-formed UTF-8
- * sequence with '?', in place, so the text can go into JSON. */
-void utf8_scrub(char *s);
-
-/* 1 when s is 64 hex digits (a SHA-256), then written in lower case into
- * out; 0 otherwise (out untouched). */
-int sha256_hex_normal(const char *s, char out[65]);
-
-/* 1 when s is a canonical UUID (8-4-4-4-12 hex). */
-int uuid_valid(const char *s);
-
-/* Checks path parameter `index` is a UUID; else sets rep to 400 whose
- * field is the parameter's name in the route pattern ("id", "profile_id")
- * and whose message calls it `what` ("profile id"); returns -1. */
-int param_uuid(const request *req, reply *rep, int index, const char *what);
 
 #endif

@@ -7,6 +7,8 @@
  * (renewal times are known in advance, so a renewal storm finds its keys
  * made), at most CERTDEPLOY_KEY_POOL_MAX. keypool_key() hands one out or,
  * when the pool is empty, generates one on the spot.
+ *
+ * docs/threads.md: every kind of thread, and what each may wait on.
  */
 #ifndef CERTDEPLOY_KEYPOOL_H
 #define CERTDEPLOY_KEYPOOL_H

@@ -10,6 +10,8 @@
  * Every job handed over runs exactly once: once the threads are closed
  * (or a job cannot be queued), offload_run() runs it at once on the
  * caller's thread.
+ *
+ * docs/threads.md: every kind of thread, and what each may wait on.
  */
 #ifndef CERTDEPLOY_OFFLOAD_H
 #define CERTDEPLOY_OFFLOAD_H

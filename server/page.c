@@ -1,8 +1,9 @@
 /* page.c: limit and cursor parameters. */
 #include "page.h"
 
-#include "json_body.h"
+#include "http.h"
 #include "reply.h"
+#include "uuid.h"
 
 #include <ctype.h>
 #include <errno.h>

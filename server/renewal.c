@@ -1,9 +1,9 @@
 /* renewal.c: renewal windows and retry backoff. */
 #include "renewal.h"
 
+#include "timefmt.h"
+
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
 
 /* FNV-1a: stable across processes and versions, unlike a seeded hash. */
 static uint64_t stable_hash(const char *s) {
@@ -35,6 +35,15 @@ time_t renewal_time(time_t not_before, time_t not_after, int renew_before_days,
   return (time_t)(start + offset);
 }
 
+int renewal_time_text(const char *not_before, const char *not_after, int renew_before_days,
+                      const char *device_id, char renew_at[24]) {
+  time_t nb, na;
+  if (time_parse(not_before, &nb) != 0 || time_parse(not_after, &na) != 0)
+    return -1;
+  time_format(renewal_time(nb, na, renew_before_days, device_id), renew_at);
+  return 0;
+}
+
 long retry_delay_seconds(int attempts_made, long base, long max, long retry_after,
                          double random01) {
   double d = (double)base;
@@ -52,20 +61,4 @@ long retry_delay_seconds(int attempts_made, long base, long max, long retry_afte
   if (retry_after > delay)
     delay = retry_after;
   return delay;
-}
-
-void time_format(time_t t, char out[24]) {
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-int time_parse(const char *text, time_t *t) {
-  struct tm tm;
-  memset(&tm, 0, sizeof(tm));
-  const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (end == NULL || *end != '\0')
-    return -1;
-  *t = timegm(&tm);
-  return 0;
 }

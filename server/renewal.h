@@ -18,15 +18,15 @@
 time_t renewal_time(time_t not_before, time_t not_after, int renew_before_days,
                     const char *device_id);
 
+/* renewal_time() of a certificate whose validity is given as it is
+ * stored (time_format() text, timefmt.h), written the same way into
+ * renew_at. Returns 0, or -1 when a date does not parse. */
+int renewal_time_text(const char *not_before, const char *not_after, int renew_before_days,
+                      const char *device_id, char renew_at[24]);
+
 /* Seconds to wait after the attempts_made-th failed CA request: base
  * doubled per attempt, capped at max, with jitter (random01 in [0,1)
  * scales it into [d/2, d)), and never less than retry_after (-1: none). */
 long retry_delay_seconds(int attempts_made, long base, long max, long retry_after, double random01);
-
-/* Formats t as RFC 3339 UTC ("2026-11-23T18:00:00Z") into out. */
-void time_format(time_t t, char out[24]);
-
-/* Parses "YYYY-MM-DDTHH:MM:SSZ". Returns 0 and sets *t, or -1. */
-int time_parse(const char *text, time_t *t);
 
 #endif

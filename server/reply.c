@@ -3,8 +3,8 @@
 
 #include "crypto.h"
 #include "db.h"
-#include "json_body.h"
 #include "json_wipe.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>

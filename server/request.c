@@ -1,4 +1,4 @@
-/* request.c: per-request resources. */
+/* request.c: per-request resources, and the steps a handler names next. */
 #include "request.h"
 
 #include "app.h"
@@ -17,19 +17,25 @@ db_conn *request_db(request *req, reply *rep) {
 
 void request_defer(request *req, void *state, void (*free_state)(void *state),
                    void (*start)(request *req), request_step finish) {
-  req->deferred = state;
-  req->deferred_free = free_state;
-  req->defer_start = start;
-  req->defer_finish = finish;
+  req->state = state;
+  req->state_free = free_state;
+  req->next = REQUEST_AFTER_READ;
+  req->start_read = start;
+  req->then = finish;
+}
+
+void request_offload(request *req, request_step step) {
+  req->next = REQUEST_ON_HANDLER;
+  req->then = step;
 }
 
 void request_release(request *req) {
   if (req->db)
     db_release(req->app->db, req->db);
   req->db = NULL;
-  if (req->deferred_free != NULL && req->deferred != NULL)
-    req->deferred_free(req->deferred);
-  req->deferred = NULL;
+  if (req->state_free != NULL && req->state != NULL)
+    req->state_free(req->state);
+  req->state = NULL;
   for (int i = 0; i < req->nparams; i++) {
     free(req->params[i]);
     req->params[i] = NULL;

@@ -127,7 +127,7 @@ static void route_run(request *req, reply *rep) {
     return;
   }
   found->handler(req, rep);
-  if (rep->status == 0 && req->defer_start == NULL) /* a deferred one replies later */
+  if (rep->status == 0 && req->next == REQUEST_REPLY) /* one that names a next step replies later */
     reply_error(rep, ERR_INTERNAL, NULL, NULL);
   if (found->auth == ROUTE_API_WRITE && rep->status >= 200 && rep->status <= 299)
     audit_record(req, rep);

@@ -6,6 +6,7 @@
 #include "db_worker.h"
 #include "json_body.h"
 #include "reply.h"
+#include "uuid.h"
 
 #include <stdio.h>
 #include <stdlib.h>

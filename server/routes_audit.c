@@ -7,11 +7,12 @@
 #include "app.h"
 #include "db.h"
 #include "db_audit.h"
+#include "http.h"
 #include "log.h"
 #include "page.h"
-#include "json_body.h"
 #include "reply.h"
 #include "router.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>

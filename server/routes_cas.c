@@ -17,6 +17,7 @@
 #include "log.h"
 #include "page.h"
 #include "reply.h"
+#include "uuid.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,15 +1,18 @@
 /* routes_devices.c: /api/v1/devices — the admin's view of enrolled
- * devices, their deployments and the deployments' history. (The resend
- * under this path is routes_resend.c.) */
+ * devices, their deployments and the deployments' history, and the
+ * resend of one deployment. */
 #include "handlers.h"
 
+#include "db_assignments.h"
 #include "db_deployments.h"
 #include "db_devices.h"
+#include "db_worker.h"
 #include "deployment_json.h"
-#include "json_body.h"
+#include "http.h"
 #include "page.h"
 #include "reply.h"
 #include "state.h"
+#include "uuid.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -214,4 +217,56 @@ void deployment_history(request *req, reply *rep) {
   }
   page_reply(rep, &history_page, pg.limit, rows, n, req->params[1]);
   free(rows);
+}
+
+/* POST /api/v1/devices/{id}/profiles/{profile_id}/resend -> 202 deployment: the
+ * admin resend, the only way out of `failed`; a verified deployment gets a new
+ * generation. */
+void deployment_resend(request *req, reply *rep) {
+  if (param_uuid(req, rep, 0, "device id") != 0 || param_uuid(req, rep, 1, "profile id") != 0)
+    return;
+  db_conn *c = request_db(req, rep);
+  if (c == NULL)
+    return;
+  db_deployment d;
+  int rc = db_begin(c);
+  if (rc == 0)
+    rc = db_deployment_get(c, req->params[0], req->params[1], 1, &d);
+  if (rc < 0)
+    goto db_fail;
+  if (rc == 0) {
+    db_rollback(c);
+    reply_errorf(rep, ERR_NOT_FOUND, NULL, "Device %s has no deployment of profile %s.",
+                 req->params[0], req->params[1]);
+    return;
+  }
+  state_input in = {.from = d.status, .event = EVENT_RESEND};
+  state_result r = state_decide(&in);
+  if (r.outcome != OUTCOME_APPLY) {
+    db_rollback(c);
+    reply_errorf(rep, ERR_CONFLICT, NULL,
+                 "The deployment is %s: %s. Resend applies to failed or verified deployments.",
+                 state_status_name(d.status), r.reason);
+    return;
+  }
+  db_change ch = {.from = d.status,
+                  .generation = d.generation,
+                  .to = r.to,
+                  .event = EVENT_RESEND,
+                  .actor = req->who.actor,
+                  .detail = "admin resend"};
+  rc = d.status == STATUS_FAILED ? db_deployment_resend_failed(c, d.device_id, d.profile_id, &ch)
+                                 : db_deployment_new_generation(c, d.device_id, d.profile_id, &ch);
+  if (rc < 0)
+    goto db_fail;
+  if ((rc = db_notify_work(c)) < 0 || (rc = db_commit(c)) != 0)
+    goto db_fail;
+  rc = db_deployment_get(c, d.device_id, d.profile_id, 0, &d);
+  if (rc <= 0)
+    goto db_fail;
+  reply_json(rep, 202, deployment_json(&d));
+  return;
+db_fail:
+  db_rollback(c);
+  reply_db_error(rep, rc == 0 ? DB_HARD_ERROR : rc);
 }

@@ -8,6 +8,7 @@
 #include "json_body.h"
 #include "page.h"
 #include "reply.h"
+#include "uuid.h"
 
 #include <stdlib.h>
 #include <string.h>

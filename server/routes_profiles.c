@@ -3,18 +3,22 @@
  * device gets. Templates are checked when a profile is saved; an edit of
  * the subject fields (common_name, user_principal_names, seat_id) starts a
  * new generation for every deployment that is not failed, in the same
- * transaction as the edit.
+ * transaction as the edit. The profile's resend acts on its deployments
+ * in one status.
  */
 #include "handlers.h"
 
 #include "ca_template.h"
 #include "db_assignments.h"
+#include "db_deployments.h"
 #include "db_profiles.h"
 #include "db_worker.h"
 #include "json_body.h"
 #include "log.h"
 #include "page.h"
 #include "reply.h"
+#include "state.h"
+#include "uuid.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -368,4 +372,42 @@ void profiles_delete(request *req, reply *rep) {
     reply_errorf(rep, ERR_NOT_FOUND, NULL, "No profile with id %s.", req->params[0]);
   else
     reply_empty(rep, 204);
+}
+
+/* POST /api/v1/profiles/{id}/resend {"status":"failed"|"verified"} -> 202 {"resent":n}:
+ * the admin resend of every deployment of the profile in that status. */
+void profile_resend(request *req, reply *rep) {
+  json_t *status = NULL;
+  const field_spec spec[] = {{"status", FIELD_STRING, 1, 16, &status}};
+  json_t *body = body_object(req, rep, 0);
+  if (body == NULL || body_fields(body, spec, 1, rep) != 0)
+    goto out;
+  deployment_status s = state_status_parse(json_string_value(status));
+  if (s != STATUS_FAILED && s != STATUS_VERIFIED) {
+    reply_error(rep, ERR_INVALID_REQUEST, "status",
+                "'status' must be 'failed' or 'verified': pending and verifying deployments are "
+                "already on their way.");
+    goto out;
+  }
+  if (param_uuid(req, rep, 0, "profile id") != 0)
+    goto out;
+  db_conn *c = request_db(req, rep);
+  if (c == NULL)
+    goto out;
+  int rc = db_profile_exists(c, req->params[0]);
+  if (rc == 0) {
+    reply_errorf(rep, ERR_NOT_FOUND, NULL, "No profile with id %s.", req->params[0]);
+    goto out;
+  }
+  if (rc > 0)
+    rc = db_profile_resend(c, req->params[0], s, req->who.actor);
+  if (rc < 0) {
+    reply_db_error(rep, rc);
+    goto out;
+  }
+  if (rc > 0)
+    db_notify_work(c);
+  reply_json(rep, 202, json_pack("{s:i}", "resent", rc));
+out:
+  json_decref(body);
 }

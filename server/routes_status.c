@@ -3,9 +3,10 @@
 #include "handlers.h"
 
 #include "db_status.h"
-#include "json_body.h"
+#include "http.h"
 #include "reply.h"
 #include "state.h"
+#include "uuid.h"
 
 #include <stdio.h>
 #include <string.h>

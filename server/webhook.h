@@ -17,6 +17,8 @@
  *
  * Without a URL nothing is sent and events stay in the outbox; once a
  * URL is configured they are delivered, oldest first.
+ *
+ * docs/threads.md: every kind of thread, and what each may wait on.
  */
 #ifndef CERTDEPLOY_WEBHOOK_H
 #define CERTDEPLOY_WEBHOOK_H

@@ -9,6 +9,8 @@
  * outcomes meanwhile. A listener thread wakes them on NOTIFY certdeploy_work
  * (new work from any instance), when the next retry comes due, and every
  * scheduler interval, when it also starts renewals that are due.
+ *
+ * docs/threads.md: every kind of thread, and what each may wait on.
  */
 #ifndef CERTDEPLOY_WORKER_H
 #define CERTDEPLOY_WORKER_H

@@ -11,7 +11,7 @@
 #include "fuzz_util.h"
 
 #include "crypto.h"
-#include "renewal.h"
+#include "timefmt.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;

@@ -19,6 +19,7 @@
 #include "json_body.h"
 #include "router.h"
 #include "reply.h"
+#include "uuid.h"
 
 #define MAX_SPECS 8
 #define CHECKIN_ROUTE "POST /device/v1/checkin"

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "renewal.h"
@@ -80,16 +82,21 @@ static void retry_after_is_honoured(void **state) {
   assert_int_equal(retry_delay_seconds(1, 0, 0, -1, 0.5), 0);
 }
 
-static void times_round_trip(void **state) {
+static void renewal_time_of_stored_dates(void **state) {
   (void)state;
-  char buf[24];
-  time_format(1700000000, buf);
-  assert_string_equal(buf, "2023-11-14T22:13:20Z");
-  time_t t;
-  assert_int_equal(time_parse(buf, &t), 0);
-  assert_int_equal(t, 1700000000);
-  assert_int_equal(time_parse("2023-11-14 22:13:20", &t), -1);
-  assert_int_equal(time_parse("2023-11-14T22:13:20Zjunk", &t), -1);
+  char at[24];
+  /* 2023-11-14T22:13:20Z, valid 365 days, a 60-day window */
+  assert_int_equal(renewal_time_text("2023-11-14T22:13:20Z", "2024-11-13T22:13:20Z", 60, "d", at),
+                   0);
+  time_t r = renewal_time(1700000000, 1700000000 + 365 * DAY, 60, "d");
+  assert_int_equal(strlen(at), 20);
+  assert_true(strcmp(at, "2024-09-14T22:13:20Z") >= 0 && strcmp(at, "2024-09-20T22:13:20Z") < 0);
+  struct tm tm = {0};
+  assert_non_null(strptime(at, "%Y-%m-%dT%H:%M:%SZ", &tm));
+  assert_int_equal(timegm(&tm), r);
+  assert_int_equal(renewal_time_text("2023-11-14 22:13:20", "2024-11-13T22:13:20Z", 0, "d", at),
+                   -1);
+  assert_int_equal(renewal_time_text("2023-11-14T22:13:20Z", "", 0, "d", at), -1);
 }
 
 int main(void) {
@@ -101,7 +108,7 @@ int main(void) {
       cmocka_unit_test(degenerate_validity),
       cmocka_unit_test(backoff_doubles_with_jitter_and_cap),
       cmocka_unit_test(retry_after_is_honoured),
-      cmocka_unit_test(times_round_trip),
+      cmocka_unit_test(renewal_time_of_stored_dates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
