@@ -23,8 +23,8 @@ static char *req_to_pem(X509_REQ *req) {
 
 /* An RSA key's SubjectPublicKeyInfo from its modulus and exponent, put
  * straight into the request: X509_REQ_set_pubkey runs the key through
- * OpenSSL 3's encoder and then its decoder (0.25 ms for RSA-2048, a third
- * of making a CSR). Other key types take X509_REQ_set_pubkey. */
+ * OpenSSL 3's encoder and then its decoder, a large part of making a CSR.
+ * Other key types take X509_REQ_set_pubkey. */
 static int set_pubkey(X509_REQ *req, EVP_PKEY *pkey) {
   if (!EVP_PKEY_is_a(pkey, "RSA")) {
     return X509_REQ_set_pubkey(req, pkey) == 1 ? 0 : -1;

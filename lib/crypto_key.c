@@ -22,7 +22,7 @@ static int spki_der_sha256(unsigned char *der, int len, char out[65]) {
 
 /* The same hash of a certificate's or request's SubjectPublicKeyInfo as
  * it was read: re-encoding the stored fields skips OpenSSL 3's key
- * encoder (0.13 ms an RSA key). */
+ * encoder (BENCHMARKS.md). */
 int cr_spki_sha256(const X509_PUBKEY *spki, char out[65]) {
   unsigned char *der = NULL;
   int len = spki != NULL ? i2d_X509_PUBKEY(spki, &der) : -1;
@@ -57,7 +57,7 @@ crypto_key *crypto_key_generate_ec_p256(void) {
 
 /* An unencrypted PKCS#8 key ("PRIVATE KEY") through the one decoder for
  * its algorithm, which the key names: PEM_read_bio_PrivateKey tries every
- * decoder OpenSSL 3 has (0.6 ms for an RSA-2048 key here, against 0.2 ms).
+ * decoder OpenSSL 3 has, several times the work for a pooled key.
  * NULL for any other PEM, which then takes the general path. */
 static EVP_PKEY *pkcs8_from_pem(const char *pem) {
   BIO *bio = cr_bio_from_text(pem);

@@ -65,8 +65,8 @@ out:
 
 /* UUIDs name things (requests, for one), they are not secrets: each
  * thread draws them from its own block of CSPRNG output, refilled every
- * UUID_BLOCK of them, because one RAND_bytes() call per UUID cost more
- * than the rest of making it (3% of a device check-in). */
+ * UUID_BLOCK of them, because one RAND_bytes() call per UUID costs more
+ * than the rest of making it, on every request. */
 #define UUID_BLOCK 64
 static __thread unsigned char uuid_bytes[UUID_BLOCK * 16];
 static __thread size_t uuid_next = UUID_BLOCK;

@@ -3,16 +3,15 @@
  *
  *   {"installed":[{"profile_id":"<id>","sha256":"<64 hex>"}, ...]}
  *
- * The check-in is the busiest request, and jansson's parser reads a
- * three-profile inventory (420 bytes) in 7 us, a tenth of the server's
- * CPU per check-in: its lexer copies the text one byte at a time, and
- * builds a hash table per object. So a body of exactly this shape, with
- * plain ASCII strings (what every agent sends), is read by a scanner that
- * accepts nothing else; any other body, valid or not, goes through
- * jansson and body_fields(), which are the authority on what is accepted
- * and on every error message. The scanner only ever accepts a body that
- * path would accept, with the same items (tests/unit/test_checkin_inventory.c
- * compares both).
+ * The check-in is the busiest request, and jansson's parser is a noticeable
+ * part of its cost (BENCHMARKS.md): its lexer copies the text one byte at a
+ * time, and builds a hash table per object. So a body of exactly this
+ * shape, with plain ASCII strings (what every agent sends), is read by a
+ * scanner that accepts nothing else; any other body, valid or not, goes
+ * through jansson and body_fields(), which are the authority on what is
+ * accepted and on every error message. The scanner only ever accepts a body
+ * that path would accept, with the same items
+ * (tests/unit/test_checkin_inventory.c compares both).
  */
 #ifndef CERTDEPLOY_CHECKIN_INVENTORY_H
 #define CERTDEPLOY_CHECKIN_INVENTORY_H

@@ -194,7 +194,8 @@ static int slot_ready(db_async *q, slot *s) {
   }
   /* The reads' statement is best planned once, whatever a batch's number
    * of keys: left to choose, PostgreSQL plans every batch of a few keys
-   * anew (a custom plan looks cheaper for them), 0.3 ms each. */
+   * anew (a custom plan looks cheaper for them), and planning costs more
+   * than such a batch's execution. */
   PGresult *r = PQexec(s->conn.pg, "SET plan_cache_mode = force_generic_plan");
   int set = PQresultStatus(r) == PGRES_COMMAND_OK;
   PQclear(r);
@@ -306,11 +307,10 @@ static slot *least_busy(db_async *q) {
  * connection, the reads of each statement as one execution over all
  * their keys (gather()): PostgreSQL answers a batch without waiting for
  * us, and starts and ends one execution where it would have run one per
- * read. While every connection has a batch out, the reads gather
- * for the next one (fewer, larger batches: 4% more check-ins per second
- * and a fifth fewer context switches than sending each at once); then it
- * returns 1. Without a working connection the reads fail, so no request
- * waits on a database that does not answer. */
+ * read. While every connection has a batch out, the reads gather for the
+ * next one (fewer, larger batches: fewer wake-ups and context switches than
+ * sending each at once); then it returns 1. Without a working connection
+ * the reads fail, so no request waits on a database that does not answer. */
 static int dispatch(db_async *q) {
   slot *s = least_busy(q);
   if (s != NULL && s->njobs > 0)

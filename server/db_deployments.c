@@ -67,8 +67,8 @@ DB_STMT(deployment_list_device, DEPLOYMENT_SELECT "WHERE d.device_id = $1::uuid 
  * profile's key mode, common name and window, and the issued
  * certificate's hash, with its validity only while it awaits
  * confirmation; and the detail the reply shows the device (why it
- * failed, what a pending one waits for). A third of DEPLOYMENT_COLUMNS:
- * the check-in is the busiest query and each column and to_char() costs. */
+ * failed, what a pending one waits for). Not DEPLOYMENT_COLUMNS: the
+ * check-in is the busiest query and each column and to_char() costs. */
 // clang-format off
 #define CHECKIN_ISSUED_TS(col)                                                                     \
   "CASE WHEN d.status IN ('pending', 'verifying') THEN " DB_TS(col) " END"

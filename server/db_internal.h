@@ -52,7 +52,7 @@ PGresult *db_exec(db_conn *conn, db_stmt *stmt, int nparams, const char *const *
  * columns of a row: DB_DEVICE_IDENTITY_COLUMNS selects them from the
  * devices table `t`. The last says whether the contact time is due (a
  * boolean: the check-in's read is the busiest query, and an age in
- * seconds as numeric cost it a tenth of its time). */
+ * seconds as numeric is computed and formatted for each of its rows). */
 #define DB_DEVICE_IDENTITY_COLUMNS(t)                                                              \
   t ".id, " t ".serial, " t ".name, " t ".token_hash, "                                            \
     "coalesce(" t ".last_checkin_at < now() - interval '" DB_STR(                                  \
