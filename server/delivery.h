@@ -26,7 +26,7 @@ _Static_assert(DELIVERY_NOT_INSTALLABLE != DB_SOFT_ERROR &&
  * and "pkcs12_password" (fresh and random for every delivery) to entry
  * for the issued certificate of d's current generation. Returns
  * DELIVERY_ADDED, DELIVERY_NOT_INSTALLABLE (entry may hold "certificate"
- * and "chain" already), or a DB_*_ERROR. */
+ * and "chain" already: the caller drops it), or a DB_*_ERROR. */
 int delivery_add_install(app *a, db_conn *c, const db_deployment *d, json_t *entry);
 
 #endif

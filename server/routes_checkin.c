@@ -138,8 +138,12 @@ static int checkin_action(request *req, reply *rep, db_deployment *d, const char
   deployment_now(d, r.to, r.reason);
   *install = json_object();
   int drc = *install ? delivery_add_install(req->app, c, d, *install) : DB_HARD_ERROR;
-  if (drc == DELIVERY_ADDED)
+  if (drc == DELIVERY_ADDED) {
     *action = "install";
+    return 0;
+  }
+  json_wipe_decref(*install); /* what was added before it failed: not for an "action":"none" */
+  *install = NULL;
   return drc == DELIVERY_NOT_INSTALLABLE ? 0 : drc; /* no install this time */
 }
 
