@@ -46,6 +46,9 @@ void devices_delete(request *req, reply *rep);
 void deployment_get(request *req, reply *rep);
 void deployment_history(request *req, reply *rep);
 
+/* routes_deployments.c */
+void deployments_list(request *req, reply *rep);
+
 /* routes_resend.c */
 void deployment_resend(request *req, reply *rep);
 void profile_resend(request *req, reply *rep);
