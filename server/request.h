@@ -57,11 +57,18 @@ struct reply {
   const char *error_code;    /* wire code of an error reply, for the log */
   long retry_after;          /* seconds, or 0 for none */
   const char *cache_control; /* static string, default "no-store" */
+
+  /* A body made while it is sent (reply_stream.h), or NULL. */
+  struct reply_stream *stream;
 };
 
 /* Value of query parameter `name`, or NULL. Owned by the transport;
  * valid until the reply is sent. Implemented by http.c. */
 const char *request_query(const request *req, const char *name);
+
+/* Value of request header `name` (any case), or NULL. Owned by the
+ * transport like request_query(). Implemented by http.c. */
+const char *request_header(const request *req, const char *name);
 
 /* The request's database connection, acquired from the pool on first use.
  * NULL when the database is unreachable; then rep is set to 503

@@ -1,23 +1,59 @@
 // GET /api/v1/deployments: every deployment of the fleet, filtered (ANDed),
-// in creation order and keyset pages like the other lists. Bad filter
-// values are 400 naming the parameter. Devices and deployments are seeded with SQL through the
+// in creation order and keyset pages like the other lists, and with
+// Accept: text/csv the whole filtered set as one CSV export that is made
+// while it is sent. Bad filter values are 400 naming the parameter. An
+// export the client interrupts (while the server sends it, or while its
+// query waits on a lock) leaves the server healthy and nothing running in
+// PostgreSQL. Devices and deployments are seeded with SQL through the
 // guarded transitions, as in admin_reads.test.mjs; pending rows are parked
 // so the worker leaves them alone.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import https from 'node:https';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { startServer } from './lib/server.mjs';
 import { validateReply } from './lib/openapi.mjs';
+import { psqlSession } from './lib/psql_session.mjs';
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sha256 = (s) => createHash('sha256').update(s).digest('hex');
 const lit = (s) => `'${String(s).replace(/'/g, "''")}'`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const HEADER = ['device_id', 'device_serial', 'device_name', 'profile_id', 'profile_name', 'status',
+  'failure_source', 'detail', 'attempts', 'next_attempt_at', 'generation', 'updated_at',
+  'issued_serial', 'issued_not_before', 'issued_not_after', 'issued_sha256', 'issued_valid',
+  'installed_serial', 'installed_not_before', 'installed_not_after', 'installed_sha256', 'installed_valid'];
 
 function assertError(res, status, code, field) {
   assert.equal(res.status, status, res.text);
   assert.equal(res.json?.error?.code, code, res.text);
   assert.ok(res.json.error.message.length > 10, 'the message tells what to do');
   if (field !== undefined) assert.equal(res.json.error.field, field, res.text);
+}
+
+/** RFC 4180 text into rows of fields; every row must end with CRLF. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let i = 0;
+  while (i < text.length) {
+    let field = '';
+    if (text[i] === '"') {
+      for (i++; ; i++) {
+        assert.ok(i < text.length, 'a quoted field ends');
+        if (text[i] === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (text[i] === '"') { i++; break; } else field += text[i];
+      }
+    } else {
+      while (i < text.length && text[i] !== ',' && text[i] !== '\r' && text[i] !== '\n') field += text[i++];
+    }
+    row.push(field);
+    if (text[i] === ',') { i++; continue; }
+    assert.equal(text.slice(i, i + 2), '\r\n', `row ${rows.length + 1} ends with CRLF`);
+    i += 2;
+    rows.push(row);
+    row = [];
+  }
+  return rows;
 }
 
 /** A seeded fleet on srv: CA, profiles, devices, deployments walked by allowed transitions. */
@@ -218,5 +254,151 @@ describe('the fleet-wide list', () => {
     await bad(`cursor=${dev.json.next_cursor}`, 'cursor');
     assertError(await srv.request('GET', '/api/v1/deployments', { token: null }), 401, 'unauthorized');
     assert.equal((await get('/api/v1/deployments?expires_before=2027-01-31t12:00:00.123456789z')).status, 200);
+  });
+
+  test('Accept: text/csv: a header row and one quoted row per deployment, filters applied', async () => {
+    const r = await get('/api/v1/deployments', { headers: { Accept: 'text/csv' } });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.headers['content-type'], /^text\/csv/);
+    assert.equal(r.headers['transfer-encoding'], 'chunked');
+    const rows = parseCsv(r.text);
+    assert.deepEqual(rows[0], HEADER);
+    assert.deepEqual(rows.slice(1).map((c) => `${c[0]}/${c[3]}`), made.map(key));
+    const json = (await get('/api/v1/deployments')).json.deployments;
+    for (const [i, c] of rows.slice(1).entries()) {
+      const d = json[i];
+      const cert = (x) => (x ? [x.serial, x.not_before, x.not_after, x.sha256, String(x.valid)] : ['', '', '', '', '']);
+      const guard = (s) => (/^[=+\-@\t\r]/.test(s) ? `'${s}` : s);
+      assert.deepEqual(c, [d.device_id, guard(d.device_serial), guard(d.device_name), d.profile_id,
+        guard(d.profile_name), d.status, d.failure_source ?? '', guard(d.detail), String(d.attempts),
+        d.next_attempt_at ?? '', String(d.generation), d.updated_at, ...cert(d.issued_certificate),
+        ...cert(d.installed_certificate)]);
+    }
+    assert.ok(r.text.includes('"Lab, ""north"" wing"'), 'commas and quotes: quoted, quotes doubled');
+    assert.ok(r.text.includes('"two\nlines"'), 'a line break: quoted');
+    assert.ok(r.text.includes(`"'=HYPERLINK(""http://x"")"`), 'a formula: shown, not run');
+    assert.ok(r.text.includes(",'-5,'@home,"), 'a leading - or @ too');
+
+    const failed = parseCsv((await get('/api/v1/deployments?status=failed', { headers: { Accept: 'text/csv' } })).text);
+    assert.deepEqual(failed.slice(1).map((c) => `${c[0]}/${c[3]}`), expect((d) => d.status === 'failed'));
+    const none = await get(`/api/v1/deployments?profile_id=${randomUUID()}`, { headers: { Accept: 'text/csv' } });
+    assert.equal(none.text, HEADER.join(',') + '\r\n', 'no match: the header alone');
+    // JSON wins when the client prefers it; CSV only when named
+    for (const [accept, csv] of [['application/json', false], ['*/*', false], ['text/csv;q=0.5, application/json', false],
+      ['text/csv, application/json;q=0.9', true], ['application/json;q=0.1, TEXT/CSV', true], ['text/csv;q=0', false]]) {
+      const x = await get('/api/v1/deployments?status=pending', { headers: { Accept: accept } });
+      assert.equal(/^text\/csv/.test(x.headers['content-type']), csv, accept);
+    }
+    assertError(await get('/api/v1/deployments?limit=5', { headers: { Accept: 'text/csv' } }), 400, 'invalid_request', 'limit');
+    assertError(await get('/api/v1/deployments?status=nope', { headers: { Accept: 'text/csv' } }), 400, 'invalid_request', 'status');
+  });
+});
+
+describe('a CSV export of many pages', () => {
+  const DEVICES = 5000; // x 3 profiles: 15,000 rows, 30 of the server's pages, some 7 MB
+  let srv;
+  before(async () => {
+    srv = await startServer();
+    const ca = srv.sql(`INSERT INTO cas (name, type, url, api_token_sealed, profile_id)
+      VALUES ('bulk', 'digicert', 'http://127.0.0.1:1', 'sealed', 'p') RETURNING id`);
+    srv.sql(`INSERT INTO profiles (name, ca_id, common_name, seat_id)
+      SELECT 'bulk-' || k, '${ca}', 'cn', 'seat' FROM generate_series(1, 3) k`);
+    srv.sql(`INSERT INTO devices (serial, name, token_hash)
+      SELECT 'BULK-' || lpad(i::text, 6, '0'), 'Bulk, device ' || i, md5(i::text) || md5(i::text)
+        FROM generate_series(1, ${DEVICES}) i`);
+    srv.sql(`INSERT INTO deployments (device_id, profile_id, next_attempt_at, detail)
+      SELECT v.id, p.id, now() + interval '10 years', repeat('parked; ', 20) FROM devices v, profiles p`);
+  });
+  after(async () => { await srv?.stop(); });
+
+  /** The export on a connection of its own: {req, agent, response} (not read yet). */
+  function startExport(query = '') {
+    const agent = new https.Agent({ keepAlive: false, ca: srv.caPem });
+    let req;
+    const response = new Promise((resolve, reject) => {
+      req = https.request(new URL(`/api/v1/deployments${query}`, srv.url),
+        { agent, headers: { Authorization: `Bearer ${srv.token}`, Accept: 'text/csv' } }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    return { req, agent, response };
+  }
+  /** No query of the server runs or holds a transaction open. */
+  async function nothingInPostgres() {
+    const busy = () => srv.sql(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'certdeployd'
+      AND datname = current_database() AND state <> 'idle' AND backend_type = 'client backend'`);
+    for (let end = Date.now() + 10000; busy() !== '0' && Date.now() < end;) await sleep(100);
+    assert.equal(busy(), '0', srv.sql("SELECT string_agg(state || ': ' || query, E'\\n') FROM pg_stat_activity WHERE application_name = 'certdeployd'"));
+  }
+  const aborted = () => srv.logLines().filter((l) => l.msg === 'request' && l.path === '/api/v1/deployments' && l.aborted).length;
+  /** Waits for the server to log the end of the n-th interrupted export (it freed it then). */
+  async function exportEnded(n) {
+    for (let end = Date.now() + 30000; aborted() < n && Date.now() < end;) await sleep(100);
+    assert.equal(aborted(), n, 'the interrupted export ended on the server');
+  }
+  async function healthy() {
+    assert.equal((await srv.request('GET', '/healthz', { token: null })).status, 200);
+    const page = await srv.request('GET', '/api/v1/deployments?limit=2&status=pending');
+    assert.equal(page.status, 200, page.text);
+    assert.equal(page.json.deployments.length, 2);
+  }
+
+  test('every row once, in order, across the pages it is made of', async () => {
+    const { response, agent } = startExport();
+    const res = await response;
+    assert.equal(res.statusCode, 200);
+    res.setEncoding('utf8');
+    let text = '';
+    for await (const chunk of res) text += chunk;
+    agent.destroy();
+    const rows = parseCsv(text);
+    assert.deepEqual(rows[0], HEADER);
+    assert.equal(rows.length - 1, DEVICES * 3);
+    const ids = rows.slice(1).map((c) => `${c[0]}/${c[3]}`);
+    assert.equal(new Set(ids).size, ids.length, 'no row twice');
+    assert.equal(rows[1][2], 'Bulk, device ' + rows[1][1].slice(5).replace(/^0+/, ''));
+    const q = parseCsv((await srv.request('GET', '/api/v1/deployments?q=BULK-00012', { headers: { Accept: 'text/csv' } })).text);
+    assert.equal(q.length - 1, 10 * 3, 'BULK-000120 to BULK-000129');
+  });
+
+  test('a client that stops reading and goes away leaves nothing behind', async () => {
+    const before = aborted();
+    const { req, agent, response } = startExport();
+    const res = await response;
+    assert.equal(res.statusCode, 200);
+    const first = await new Promise((resolve) => res.once('data', resolve));
+    assert.ok(first.length > 0);
+    res.pause(); // the server fills the socket's buffers, then waits
+    await sleep(500);
+    req.destroy();
+    agent.destroy();
+    await exportEnded(before + 1);
+    await healthy();
+    await nothingInPostgres();
+  });
+
+  test('a client that goes away while the export waits on PostgreSQL leaves nothing behind', async () => {
+    const before = aborted();
+    const lock = psqlSession(srv.conninfo);
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE profiles IN ACCESS EXCLUSIVE MODE');
+      const { req, agent, response } = startExport();
+      response.catch(() => {});
+      const waiting = () => lock.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'certdeployd'");
+      for (let end = Date.now() + 10000; (await waiting()) === '0' && Date.now() < end;) await sleep(100);
+      assert.equal(await waiting(), '1', 'the export waits for the lock');
+      // the wait is on a handler thread: connections still answer
+      assert.equal((await srv.request('GET', '/healthz', { token: null })).status, 200);
+      req.destroy(); // the client gives up
+      agent.destroy();
+      await sleep(200);
+      await lock.query('COMMIT');
+    } finally {
+      lock.close();
+    }
+    await exportEnded(before + 1);
+    await healthy();
+    await nothingInPostgres();
   });
 });
