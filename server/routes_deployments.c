@@ -126,6 +126,7 @@ static void csv_row(csv_writer *w, const db_fleet_deployment *r) {
  * next page starts. */
 typedef struct csv_export {
   struct db_pool *pool;
+  db_conn *borrowed; /* the request's connection, for the first page only */
   fleet_query fq;
   char status[16], profile_id[40], failure_source[8], q[DEVICE_Q_MAX + 1];
   char after_created[40], after_device[40], after_profile[40];
@@ -152,7 +153,9 @@ static int export_fill(void *state, wipebuf *out) {
     csv_end_row(&w);
     e->started = 1;
   }
-  db_conn *c = db_acquire(e->pool);
+  db_conn *c = e->borrowed != NULL ? e->borrowed : db_acquire(e->pool);
+  int own = e->borrowed == NULL;
+  e->borrowed = NULL;
   if (c == NULL)
     return DB_SOFT_ERROR;
   db_fleet_after after = {e->after_created[0] ? e->after_created : NULL,
@@ -160,7 +163,8 @@ static int export_fill(void *state, wipebuf *out) {
                           e->after_created[0] ? e->after_profile : NULL};
   db_fleet_deployment *rows = NULL;
   int n = db_fleet_deployments(c, &e->fq.f, &after, EXPORT_PAGE, &rows);
-  db_release(e->pool, c);
+  if (own)
+    db_release(e->pool, c);
   if (n < 0)
     return n;
   for (int i = 0; i < n; i++)
@@ -188,12 +192,20 @@ static void export_csv(request *req, reply *rep, const fleet_query *fq) {
                 "'cursor', which page the JSON list.");
     return;
   }
+  /* The first page is read in this handler, on the connection the
+   * request already holds (its token was looked up on it): a second one
+   * from the pool for each export would let exports on every handler
+   * thread wait for each other's. Later pages take one for a query. */
+  db_conn *c = request_db(req, rep);
+  if (c == NULL)
+    return;
   csv_export *e = calloc(1, sizeof(*e));
   if (e == NULL) {
     reply_error(rep, ERR_INTERNAL, NULL, "out of memory");
     return;
   }
   e->pool = req->app->db;
+  e->borrowed = c;
   e->fq = *fq;
   db_fleet_filter *f = &e->fq.f;
   f->status = keep(e->status, sizeof(e->status), fq->f.status);
