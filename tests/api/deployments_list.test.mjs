@@ -385,7 +385,9 @@ describe('a CSV export of many pages', () => {
       await lock.query('LOCK TABLE profiles IN ACCESS EXCLUSIVE MODE');
       const { req, agent, response } = startExport();
       response.catch(() => {});
-      const waiting = () => lock.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'certdeployd'");
+      // the export's query (the worker may wait for the lock too)
+      const waiting = () => lock.query(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+        AND application_name = 'certdeployd' AND query LIKE 'SELECT d.device_id, v.serial, v.name, %'`);
       for (let end = Date.now() + 10000; (await waiting()) === '0' && Date.now() < end;) await sleep(100);
       assert.equal(await waiting(), '1', 'the export waits for the lock');
       // the wait is on a handler thread: connections still answer
