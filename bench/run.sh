@@ -13,7 +13,7 @@
 #
 # Knobs (environment):
 #   BENCH_QUICK=1          the short run
-#   BENCH_ONLY=LIST        run only some of: checkin,status,renewal (comma-separated)
+#   BENCH_ONLY=LIST        run only some of: checkin,status,renewal,deployments (comma-separated)
 #   BENCH_FLEET=N          devices for the check-in run (default 100000; quick 10000)
 #   BENCH_SECONDS=N        seconds of the measured wrk and pgbench runs (default 30; quick 10)
 #   BENCH_RENEWALS=N       due renewals (default 1000; quick 100)
@@ -41,7 +41,7 @@ CONNS=${BENCH_CONNECTIONS:-64}
 CA_CONCURRENCY=${CERTDEPLOY_CA_CONCURRENCY:-16}
 CA_LATENCY_MS=50
 STATUS_REQUESTS=200
-ONLY=${BENCH_ONLY:-checkin,status,renewal}
+ONLY=${BENCH_ONLY:-checkin,status,renewal,deployments}
 RESULTS=${BENCH_RESULTS:-$BUILD/bench-results.txt}
 ADMIN_TOKEN=cdt_bench_$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 WRK_THREADS=2
@@ -485,6 +485,86 @@ SQL
   figure device_key_issue_count "$done_n"
   figure device_key_issue_seconds "$DK_S"
   figure device_key_issue_vs_bound_ratio "$(calc "$DK_S / $BOUND" 2)"
+  stop_server
+fi
+
+# ---------------------------------------------------------------------------
+# 4. The fleet-wide deployments list and its CSV export at 3,000 and 300,000.
+if want deployments; then
+  # As the status run: two databases on one cluster, a server on each, the
+  # page requests alternating between them. The failed filter's first page
+  # is full at both sizes: 100 failed of 3,000, 1,000 of 300,000.
+  log "deployments: cluster, migrate, seed 1,000 devices x 3 profiles and, in another database, 100,000"
+  new_cluster deployments
+  CONN_3K=$CONN
+  CONN_300K=${CONN/dbname=certdeploy/dbname=fleet300k}
+  psql "${CONN/dbname=certdeploy/dbname=postgres}" -qAtX -c 'CREATE DATABASE fleet300k'
+  migrate "$CONN_3K" "$BENCH_DIR/fleet-3k"
+  migrate "$CONN_300K" "$BENCH_DIR/fleet-300k"
+  bash bench/seed.sh "$CONN_3K" 1000 1 0
+  bash bench/seed.sh "$CONN_300K" 100000 1 0
+  # profile 1 of every EVERY-th device fails (a renewal, then the CA's
+  # refusal), by the guarded transitions; the detail has a comma and quotes
+  fail_every() { # conninfo every
+    psql "$1" -qAtX -v ON_ERROR_STOP=1 <<SQL >/dev/null
+CREATE TEMP TABLE f AS SELECT x.device_id, x.profile_id FROM deployments x
+  JOIN devices v ON v.id = x.device_id JOIN profiles p ON p.id = x.profile_id
+ WHERE p.name = 'bench-profile-1' AND substr(v.serial, 7)::int % $2 = 0;
+UPDATE deployments x SET status = 'pending', generation = generation + 1, attempts = 0,
+       next_attempt_at = now() + interval '10 years'
+  FROM f WHERE x.device_id = f.device_id AND x.profile_id = f.profile_id;
+UPDATE deployments x SET status = 'failed', failure_source = 'server',
+       detail = 'Couldn''t get certificate from bench-ca: "seat limit", 403'
+  FROM f WHERE x.device_id = f.device_id AND x.profile_id = f.profile_id;
+VACUUM ANALYZE deployments;
+SQL
+  }
+  fail_every "$CONN_3K" 10
+  fail_every "$CONN_300K" 100
+  start_server "$CONN_3K" "$BENCH_DIR/fleet-3k"
+  URL_3K=$SERVER_URL PID_3K=$SERVER_PID
+  start_server "$CONN_300K" "$BENCH_DIR/fleet-300k"
+  { read -r _ d3k _ _ _ rows3k; read -r _ d300k _ p90_300k _ rows300k; } < <(BENCH_PATH='/api/v1/deployments?status=failed' \
+    timeout 300 node bench/status.mjs "$URL_3K" "$ADMIN_TOKEN" "$BENCH_DIR/fleet-3k/tls.crt" "$STATUS_REQUESTS" 20 \
+    "$SERVER_URL" "$ADMIN_TOKEN" "$BENCH_DIR/fleet-300k/tls.crt")
+  [ "$rows3k" = 50 ] && [ "$rows300k" = 50 ] || { log "the failed filter's first page had $rows3k and $rows300k rows, not 50"; exit 1; }
+  figure deployments_page_ms_3k "$d3k"
+  figure deployments_page_ms_300k "$d300k"
+  figure deployments_page_growth_ratio "$(calc "$d300k / $d3k" 2)"
+  figure deployments_page_p90_ms_300k "$p90_300k"
+
+  # The CSV export of all 300,000, read as fast as curl takes it; the
+  # server's peak RSS during it (VmHWM, reset right before) against its RSS
+  # before, and its RSS sampled every 100 ms (the highest sample).
+  STATE=$BENCH_DIR/fleet-300k
+  echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true
+  rss_before=$(awk '/^VmRSS/{print $2}' "/proc/$SERVER_PID/status")
+  ( peak=0
+    while kill -0 "$SERVER_PID" 2>/dev/null && [ ! -e "$BENCH_DIR/export.done" ]; do
+      r=$(awk '/^VmRSS/{print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
+      [ "${r:-0}" -gt "$peak" ] && peak=$r
+      echo "$peak" >"$BENCH_DIR/export.rss"
+      sleep 0.1
+    done ) &
+  sampler=$!
+  track "$sampler"
+  t0=$(now)
+  lines=$(curl -sS --fail --max-time 600 --cacert "$STATE/tls.crt" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Accept: text/csv' "${SERVER_URL}api/v1/deployments" | wc -l)
+  t1=$(now)
+  touch "$BENCH_DIR/export.done"
+  wait "$sampler" 2>/dev/null || true
+  hwm=$(awk '/^VmHWM/{print $2}' "/proc/$SERVER_PID/status")
+  rows=$((lines - 1))
+  [ "$rows" = 300000 ] || { log "the CSV export had $rows rows, not 300000"; exit 1; }
+  figure csv_export_rows "$rows"
+  figure csv_export_seconds "$(elapsed "$t0" "$t1")"
+  figure csv_export_rows_per_second "$(calc "$rows / ($t1 - $t0)" 0)"
+  figure csv_export_server_rss_before_mb "$(kb_to_mb "$rss_before")"
+  figure csv_export_server_rss_mb "$(kb_to_mb "$hwm")"
+  figure csv_export_server_rss_sampled_mb "$(kb_to_mb "$(cat "$BENCH_DIR/export.rss" 2>/dev/null || echo 0)")"
+  stop_server
+  SERVER_PID=$PID_3K
   stop_server
 fi
 

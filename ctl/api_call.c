@@ -57,3 +57,21 @@ int api_call(api_client *c, const char *method, const char *path, const json_t *
   json_decref(answer);
   return rc;
 }
+
+int api_download(api_client *c, const char *path, const char *accept, api_client_sink sink,
+                 void *sink_arg) {
+  long status = 0;
+  char *err = NULL;
+  json_t *answer = NULL;
+  int rc = api_client_download(c, path, accept, sink, sink_arg, &status, &answer, &err);
+  if (rc != 0) {
+    ctl_report(err);
+    free(err);
+    return rc == -1 ? CTL_EXIT_UNREACHABLE : CTL_EXIT_API;
+  }
+  if (status >= 200 && status < 300)
+    return 0;
+  rc = api_call_failed(c, status, answer);
+  json_decref(answer);
+  return rc;
+}

@@ -22,6 +22,13 @@
 int api_call(api_client *c, const char *method, const char *path, const json_t *body,
              json_t **reply);
 
+/* Downloads path (api_client_download), the body of a 2xx answer handed
+ * to sink as it comes. Returns 0, or the exit status after reporting why:
+ * CTL_EXIT_UNREACHABLE when no answer came or the token was refused, else
+ * CTL_EXIT_API (an error answer, or a 2xx answer that broke off). */
+int api_download(api_client *c, const char *path, const char *accept, api_client_sink sink,
+                 void *sink_arg);
+
 /* Prints the one-line reason for a non-2xx answer (or a 2xx one whose
  * body is not a JSON object) and returns the exit status it calls for:
  * CTL_EXIT_UNREACHABLE for 401 and 403, else CTL_EXIT_API. reply may be

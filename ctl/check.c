@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const statuses[] = {"pending", "verifying", "verified", "failed"};
 
@@ -64,4 +65,19 @@ int check_number(const char *text, long min, long max, long *out) {
     return -1;
   *out = v;
   return 0;
+}
+
+int check_days_ahead(const char *s, char out[32]) {
+  size_t n = strlen(s);
+  long days;
+  char digits[8];
+  if (n < 2 || n > sizeof(digits) || s[n - 1] != 'd')
+    return 0;
+  memcpy(digits, s, n - 1);
+  digits[n - 1] = '\0';
+  if (check_number(digits, 1, 36500, &days) != 0)
+    return 0;
+  time_t t = time(NULL) + (time_t)days * 86400;
+  struct tm tm;
+  return gmtime_r(&t, &tm) != NULL && strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0;
 }

@@ -22,4 +22,8 @@ int check_list_has_status(const char *s, const char *status);
  * anything else (*out unchanged). */
 int check_number(const char *text, long min, long max, long *out);
 
+/* When s is a number of days ahead, "14d" (1 to 36500 days), writes that
+ * moment from now as RFC 3339 UTC into out and returns 1; else 0. */
+int check_days_ahead(const char *s, char out[32]);
+
 #endif

@@ -23,4 +23,11 @@ int cmd_resend(api_client *c, const ctl_options *o);
  * /api/v1/devices, following next_cursor to the end or to N devices. */
 int cmd_devices(api_client *c, const ctl_options *o);
 
+/* deployments [--status S] [--profile ID] [--failure-source SRC]
+ * [--expires-before T] [--q TEXT] [--limit N | --csv]: GET
+ * /api/v1/deployments, every page (or N deployments) as a table or
+ * --json, or with --csv the server's CSV export copied to stdout as it
+ * comes. */
+int cmd_deployments(api_client *c, const ctl_options *o);
+
 #endif

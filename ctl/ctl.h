@@ -30,14 +30,18 @@ typedef struct ctl_options {
   int insecure;        /* 1: do not verify the server */
   long timeout;        /* seconds for one request */
   int json;            /* 1: print the API's JSON instead of tables */
-  const char *command; /* "status", "resend" or "devices" */
+  const char *command; /* "status", "resend", "devices" or "deployments" */
   const char *args[2]; /* positional arguments after the command */
   int nargs;
-  const char *profile; /* --profile ID */
-  const char *fail_on; /* --fail-on STATUS,... (checked) */
-  const char *status;  /* --status S (checked) */
-  const char *q;       /* --q TEXT */
-  long limit;          /* --limit N; 0: no limit */
+  const char *profile;        /* --profile ID */
+  const char *fail_on;        /* --fail-on STATUS,... (checked) */
+  const char *status;         /* --status S (checked) */
+  const char *q;              /* --q TEXT */
+  long limit;                 /* --limit N; 0: no limit */
+  const char *failure_source; /* --failure-source server|device (checked) */
+  const char *expires_before; /* --expires-before T: RFC 3339, or expires_buf */
+  char expires_buf[32];       /* --expires-before Nd made a time */
+  int csv;                    /* --csv: the CSV export */
 } ctl_options;
 
 /* Prints "certdeployctl: <msg>" and a newline on stderr; msg NULL reads

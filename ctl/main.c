@@ -43,6 +43,13 @@ static const char usage[] =
     "      of them (every page) unless --limit N. --q matches part of the serial\n"
     "      or name; --status and --profile keep devices with a deployment in that\n"
     "      status or of that profile.\n"
+    "  deployments [--status S] [--profile ID] [--failure-source server|device]\n"
+    "              [--expires-before T] [--q TEXT] [--limit N | --csv]\n"
+    "      every deployment of the fleet (all filters must hold): device, profile,\n"
+    "      status, when the installed certificate expires, and why it failed.\n"
+    "      --expires-before takes an RFC 3339 time or a number of days from now\n"
+    "      (14d). --csv prints the server's CSV export of every match as it\n"
+    "      comes.\n"
     "\n"
     "options:\n"
     "  --server URL       https:// base URL of certdeployd (env CERTDEPLOY_URL)\n"
@@ -52,6 +59,7 @@ static const char usage[] =
     "  --insecure         do not verify the server (prints a warning)\n"
     "  --timeout SECONDS  limit for each request, 1 to 3600 (default 30)\n"
     "  --json             print the API's JSON (one line) instead of a table\n"
+    "  --csv              deployments: the CSV export instead of a table\n"
     "  --version          print \"certdeployctl VERSION\" and exit\n"
     "  --help             this text\n"
     "\n"
@@ -71,6 +79,9 @@ enum {
   OPT_STATUS,
   OPT_Q,
   OPT_LIMIT,
+  OPT_FAILURE_SOURCE,
+  OPT_EXPIRES_BEFORE,
+  OPT_CSV,
   OPT_HELP,
   OPT_VERSION,
 };
@@ -87,6 +98,9 @@ static const struct option long_options[] = {
     {"status", required_argument, NULL, OPT_STATUS},
     {"q", required_argument, NULL, OPT_Q},
     {"limit", required_argument, NULL, OPT_LIMIT},
+    {"failure-source", required_argument, NULL, OPT_FAILURE_SOURCE},
+    {"expires-before", required_argument, NULL, OPT_EXPIRES_BEFORE},
+    {"csv", no_argument, NULL, OPT_CSV},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -155,8 +169,19 @@ static int parse_args(int argc, char **argv, ctl_options *o) {
       break;
     case OPT_LIMIT:
       if (check_number(optarg, 1, MAX_LIMIT, &o->limit) != 0)
-        return usage_error("--limit wants a number of devices from 1 to 10000000, not \"%s\"",
-                           optarg);
+        return usage_error("--limit wants a number from 1 to 10000000, not \"%s\"", optarg);
+      break;
+    case OPT_FAILURE_SOURCE:
+      if (strcmp(optarg, "server") != 0 && strcmp(optarg, "device") != 0)
+        return usage_error("--failure-source is server or device, not \"%s\"", optarg);
+      o->failure_source = optarg;
+      break;
+    case OPT_EXPIRES_BEFORE:
+      /* a time the server checks (400, exit 4), or days from now */
+      o->expires_before = check_days_ahead(optarg, o->expires_buf) ? o->expires_buf : optarg;
+      break;
+    case OPT_CSV:
+      o->csv = 1;
       break;
     case OPT_HELP:
     case 'h':
@@ -172,7 +197,7 @@ static int parse_args(int argc, char **argv, ctl_options *o) {
     }
   }
   if (optind >= argc)
-    return usage_error("%s", "missing command: status, resend or devices");
+    return usage_error("%s", "missing command: status, resend, devices or deployments");
   o->command = argv[optind++];
   for (; optind < argc; optind++) {
     if (o->nargs == 2)
@@ -191,20 +216,28 @@ static int check_command(const ctl_options *o) {
     const char *commands; /* " status resend " */
     int given;
   } uses[] = {
-      {"--profile", " status resend devices ", o->profile != NULL},
+      {"--profile", " status resend devices deployments ", o->profile != NULL},
       {"--fail-on", " status ", o->fail_on != NULL},
-      {"--status", " resend devices ", o->status != NULL},
-      {"--q", " devices ", o->q != NULL},
-      {"--limit", " devices ", o->limit > 0},
+      {"--status", " resend devices deployments ", o->status != NULL},
+      {"--q", " devices deployments ", o->q != NULL},
+      {"--limit", " devices deployments ", o->limit > 0},
+      {"--failure-source", " deployments ", o->failure_source != NULL},
+      {"--expires-before", " deployments ", o->expires_before != NULL},
+      {"--csv", " deployments ", o->csv},
   };
   char padded[32];
   if (strcmp(o->command, "status") != 0 && strcmp(o->command, "resend") != 0 &&
-      strcmp(o->command, "devices") != 0)
-    return usage_error("unknown command \"%s\" (status, resend or devices)", o->command);
+      strcmp(o->command, "devices") != 0 && strcmp(o->command, "deployments") != 0)
+    return usage_error("unknown command \"%s\" (status, resend, devices or deployments)",
+                       o->command);
   snprintf(padded, sizeof(padded), " %s ", o->command);
   for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++)
     if (uses[i].given && strstr(uses[i].commands, padded) == NULL)
       return usage_error("%s is not an option of %s", uses[i].flag, o->command);
+  if (o->csv && o->json)
+    return usage_error("%s", "--csv and --json exclude each other");
+  if (o->csv && o->limit > 0)
+    return usage_error("%s", "--csv exports every match: it takes no --limit");
   if (strcmp(o->command, "resend") != 0) {
     if (o->nargs > 0)
       return usage_error("unexpected argument \"%s\"", o->args[0]);
@@ -288,8 +321,10 @@ static int run_command(const ctl_options *o) {
     rc = cmd_status(c, o);
   else if (strcmp(o->command, "resend") == 0)
     rc = cmd_resend(c, o);
-  else
+  else if (strcmp(o->command, "devices") == 0)
     rc = cmd_devices(c, o);
+  else
+    rc = cmd_deployments(c, o);
   api_client_free(&c);
   return rc;
 }

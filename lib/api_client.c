@@ -21,6 +21,7 @@ struct api_client {
   char *token;                   /* the default bearer, or NULL; wiped before free */
   size_t max_reply_bytes;        /* api_client_options */
   int json_required;             /* api_client_options */
+  long timeout_seconds;          /* the limit of one request */
   volatile sig_atomic_t *cancel; /* aborts a transfer when set */
   char errbuf[CURL_ERROR_SIZE];  /* libcurl's detail for the last failure */
   wipebuf reply;                 /* reply body being received */
@@ -113,6 +114,7 @@ api_client *api_client_new(const api_client_options *opts, char **err) {
   c->max_reply_bytes = opts->max_reply_bytes;
   c->json_required = opts->json_required;
   c->cancel = opts->cancel;
+  c->timeout_seconds = opts->timeout_seconds;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     fail_set(err, "cannot initialise libcurl");
     goto fail;
@@ -172,14 +174,18 @@ static void free_headers(struct curl_slist *list) {
 
 /* Builds the request headers; free them with free_headers. NULL when out
  * of memory. */
-static struct curl_slist *make_headers(const char *bearer, int with_body) {
+static struct curl_slist *make_headers(const char *bearer, const char *accept, int with_body) {
   struct curl_slist *list = NULL;
   struct curl_slist *next = NULL;
   char *auth = NULL;
-  if (bearer != NULL && (auth = fail_format("Authorization: Bearer %s", bearer)) == NULL)
+  char *accepts = fail_format("Accept: %s", accept);
+  if (accepts == NULL ||
+      (bearer != NULL && (auth = fail_format("Authorization: Bearer %s", bearer)) == NULL)) {
+    free(accepts);
     return NULL;
-  const char *lines[] = {"Accept: application/json",
-                         "Expect:", with_body ? "Content-Type: application/json" : NULL, auth};
+  }
+  const char *lines[] = {accepts, "Expect:", with_body ? "Content-Type: application/json" : NULL,
+                         auth};
   for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
     if (lines[i] == NULL)
       continue;
@@ -189,9 +195,11 @@ static struct curl_slist *make_headers(const char *bearer, int with_body) {
     list = next;
   }
   crypto_free_secret(auth);
+  free(accepts);
   return list;
 fail:
   crypto_free_secret(auth);
+  free(accepts);
   free_headers(list);
   return NULL;
 }
@@ -214,7 +222,8 @@ int api_client_request(api_client *c, const char *method, const char *path, cons
   int rc = -1;
   char *url = fail_format("%s%s", c->base_url, path);
   char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
-  struct curl_slist *headers = make_headers(bearer != NULL ? bearer : c->token, body != NULL);
+  struct curl_slist *headers =
+      make_headers(bearer != NULL ? bearer : c->token, "application/json", body != NULL);
   CURLcode cr = CURLE_OK;
   json_error_t jerr;
 
@@ -255,6 +264,98 @@ out:
   reply_wipe(c);
   free_headers(headers);
   json_wipe_free(text);
+  free(url);
+  return rc;
+}
+
+/* A download in progress: its output and what became of it. */
+typedef struct download {
+  api_client *c;
+  api_client_sink sink;
+  void *sink_arg;
+  long status; /* 0 until the first byte of the body */
+  int write_failed;
+} download;
+
+/* A 2xx body goes to the sink; any other (an error's JSON) to the reply
+ * buffer. */
+static size_t on_download(char *data, size_t size, size_t nmemb, void *userdata) {
+  download *d = userdata;
+  size_t n = size * nmemb;
+  if (d->status == 0)
+    curl_easy_getinfo(d->c->curl, CURLINFO_RESPONSE_CODE, &d->status);
+  if (d->status < 200 || d->status > 299)
+    return on_body(data, size, nmemb, d->c);
+  if (d->sink(data, n, d->sink_arg) != n) {
+    d->write_failed = 1;
+    return 0;
+  }
+  return n;
+}
+
+int api_client_download(api_client *c, const char *path, const char *accept, api_client_sink sink,
+                        void *sink_arg, long *status, json_t **reply, char **err) {
+  int rc = -1;
+  char *url = fail_format("%s%s", c->base_url, path);
+  struct curl_slist *headers = make_headers(c->token, accept, 0);
+  download d = {.c = c, .sink = sink, .sink_arg = sink_arg};
+  CURLcode cr = CURLE_OK;
+
+  *reply = NULL;
+  *status = 0;
+  if (url == NULL || headers == NULL) {
+    fail_set(err, "out of memory");
+    goto out;
+  }
+  reply_wipe(c);
+  c->errbuf[0] = '\0';
+/* Each option is set only while the previous ones succeeded. */
+#define SET(opt, val)                                                                              \
+  do {                                                                                             \
+    if (cr == CURLE_OK)                                                                            \
+      cr = curl_easy_setopt(c->curl, opt, val);                                                    \
+  } while (0)
+  SET(CURLOPT_URL, url);
+  SET(CURLOPT_HTTPHEADER, headers);
+  SET(CURLOPT_HTTPGET, 1L);
+  SET(CURLOPT_WRITEFUNCTION, on_download);
+  SET(CURLOPT_WRITEDATA, &d);
+  /* an export of a large fleet takes as long as it takes while bytes flow */
+  SET(CURLOPT_TIMEOUT, 0L);
+  SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+  SET(CURLOPT_LOW_SPEED_TIME, c->timeout_seconds);
+#undef SET
+  if (cr == CURLE_OK)
+    cr = curl_easy_perform(c->curl);
+  if (cr != CURLE_OK) {
+    if (d.status == 0)
+      curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &d.status);
+    if (d.status < 200 || d.status > 299) {
+      transfer_failure(c, url, cr, err);
+    } else {
+      rc = -2;
+      if (d.write_failed)
+        fail_set(err, "cannot write the output");
+      else
+        fail_set(err, "the answer from %s broke off (%s); what came is incomplete", url,
+                 c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(cr));
+    }
+    goto out;
+  }
+  curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+  if (c->reply.len > 0 && (*status < 200 || *status > 299))
+    *reply = json_loadb(c->reply.data, c->reply.len, JSON_REJECT_DUPLICATES, NULL);
+  rc = 0;
+out:
+  /* Back to what every other request expects. */
+  curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
+  curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, c->timeout_seconds);
+  curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_LIMIT, 0L);
+  curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, 0L);
+  reply_wipe(c);
+  free_headers(headers);
   free(url);
   return rc;
 }

@@ -56,6 +56,23 @@ api_client *api_client_new(const api_client_options *opts, char **err);
 int api_client_request(api_client *c, const char *method, const char *path, const char *bearer,
                        const json_t *body, long *status, json_t **reply, char **err);
 
+/* Where api_client_download puts a body as it arrives: returns n, or 0
+ * when it could not take the bytes (a full disk), which ends the
+ * transfer. */
+typedef size_t (*api_client_sink)(const char *data, size_t n, void *arg);
+
+/* GETs base_url + path with "Accept: accept" and the client's token, and
+ * hands the body of a 2xx answer to sink as it arrives, never holding it
+ * whole (a CSV export of a fleet). The limit is not one for the whole
+ * transfer but timeout_seconds without a byte. Returns 0 when the whole
+ * answer came: *status holds it, and for a non-2xx one *reply its parsed
+ * JSON body (NULL when none; the caller owns it). Returns -1 with *err
+ * when no answer came (as api_client_request), and -2 with *err when a
+ * 2xx answer broke off (the server cut it short, the connection dropped,
+ * or sink refused): what came before has gone to sink. */
+int api_client_download(api_client *c, const char *path, const char *accept, api_client_sink sink,
+                        void *sink_arg, long *status, json_t **reply, char **err);
+
 /* The base URL without a trailing '/', owned by the client. */
 const char *api_client_base_url(const api_client *c);
 

@@ -8,14 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-// clang-format off
-#define CERT_COLUMNS(p)                                                                            \
-  "d." p "_serial, " DB_TS("d." p "_not_before") ", " DB_TS("d." p "_not_after") ", "              \
-  "d." p "_sha256, coalesce(now() BETWEEN d." p "_not_before AND d." p "_not_after, false)"
-// clang-format on
-/* The columns of CERT_COLUMNS, in its order (read_cert). */
-enum { CERT_SERIAL, CERT_NOT_BEFORE, CERT_NOT_AFTER, CERT_SHA256, CERT_VALID, CERT_NCOLUMNS };
-
 /* What every read of a deployment starts with (read_deployment_head). */
 #define DEPLOYMENT_HEAD_COLUMNS "d.device_id, d.profile_id, p.name, p.key_mode, d.status, "
 /* Its columns, in its order. */
@@ -33,8 +25,8 @@ enum {
   DEPLOYMENT_HEAD_COLUMNS "coalesce(d.failure_source, ''), d.detail, d.attempts, "                \
   DB_TS("d.next_attempt_at") ", "                                                                  \
   "d.generation, " DB_TS("d.updated_at") ", coalesce(d.issued_generation = d.generation, false), " \
-  "coalesce(d.csr_generation = d.generation, false), " CERT_COLUMNS("issued") ", "                 \
-  CERT_COLUMNS("installed") ", " DB_TS("d.renew_at") ", p.common_name, "                           \
+  "coalesce(d.csr_generation = d.generation, false), " DB_CERT_COLUMNS("issued") ", "              \
+  DB_CERT_COLUMNS("installed") ", " DB_TS("d.renew_at") ", p.common_name, "                        \
   "coalesce(p.renew_before_days, 0) "
 // clang-format on
 /* The columns of DEPLOYMENT_COLUMNS, in its order (read_deployment). */
@@ -47,9 +39,9 @@ enum {
   DEPLOYMENT_UPDATED_AT,
   DEPLOYMENT_ISSUED_FOR_GENERATION,
   DEPLOYMENT_CSR_FOR_GENERATION,
-  DEPLOYMENT_ISSUED,                                        /* CERT_COLUMNS("issued") */
-  DEPLOYMENT_INSTALLED = DEPLOYMENT_ISSUED + CERT_NCOLUMNS, /* CERT_COLUMNS("installed") */
-  DEPLOYMENT_RENEW_AT = DEPLOYMENT_INSTALLED + CERT_NCOLUMNS,
+  DEPLOYMENT_ISSUED,                                           /* DB_CERT_COLUMNS("issued") */
+  DEPLOYMENT_INSTALLED = DEPLOYMENT_ISSUED + DB_CERT_NCOLUMNS, /* DB_CERT_COLUMNS("installed") */
+  DEPLOYMENT_RENEW_AT = DEPLOYMENT_INSTALLED + DB_CERT_NCOLUMNS,
   DEPLOYMENT_COMMON_NAME,
   DEPLOYMENT_RENEW_BEFORE_DAYS
 };
@@ -168,14 +160,13 @@ DB_STMT(deployment_key,
         "SELECT key_sealed, issued_pem, issued_chain FROM deployments WHERE device_id = $1::uuid "
         "AND profile_id = $2::uuid AND generation = $3::int AND issued_generation = generation");
 
-/* CERT_COLUMNS from column col on. */
-static void read_cert(const PGresult *res, int row, int col, db_cert *cert) {
-  cert->present = !PQgetisnull(res, row, col + CERT_SERIAL);
-  db_col_text(res, row, col + CERT_SERIAL, cert->serial, sizeof(cert->serial));
-  db_col_text(res, row, col + CERT_NOT_BEFORE, cert->not_before, sizeof(cert->not_before));
-  db_col_text(res, row, col + CERT_NOT_AFTER, cert->not_after, sizeof(cert->not_after));
-  db_col_text(res, row, col + CERT_SHA256, cert->sha256, sizeof(cert->sha256));
-  cert->valid = db_col_bool(res, row, col + CERT_VALID);
+void db_read_cert(const PGresult *res, int row, int col, db_cert *cert) {
+  cert->present = !PQgetisnull(res, row, col + DB_CERT_SERIAL);
+  db_col_text(res, row, col + DB_CERT_SERIAL, cert->serial, sizeof(cert->serial));
+  db_col_text(res, row, col + DB_CERT_NOT_BEFORE, cert->not_before, sizeof(cert->not_before));
+  db_col_text(res, row, col + DB_CERT_NOT_AFTER, cert->not_after, sizeof(cert->not_after));
+  db_col_text(res, row, col + DB_CERT_SHA256, cert->sha256, sizeof(cert->sha256));
+  cert->valid = db_col_bool(res, row, col + DB_CERT_VALID);
 }
 
 /* DEPLOYMENT_HEAD_COLUMNS from column o on. */
@@ -203,8 +194,8 @@ static void read_deployment(const PGresult *res, int row, int o, db_deployment *
   db_col_text(res, row, o + DEPLOYMENT_UPDATED_AT, d->updated_at, sizeof(d->updated_at));
   d->issued_for_generation = db_col_bool(res, row, o + DEPLOYMENT_ISSUED_FOR_GENERATION);
   d->csr_for_generation = db_col_bool(res, row, o + DEPLOYMENT_CSR_FOR_GENERATION);
-  read_cert(res, row, o + DEPLOYMENT_ISSUED, &d->issued);
-  read_cert(res, row, o + DEPLOYMENT_INSTALLED, &d->installed);
+  db_read_cert(res, row, o + DEPLOYMENT_ISSUED, &d->issued);
+  db_read_cert(res, row, o + DEPLOYMENT_INSTALLED, &d->installed);
   db_col_text(res, row, o + DEPLOYMENT_RENEW_AT, d->renew_at, sizeof(d->renew_at));
   db_col_text(res, row, o + DEPLOYMENT_COMMON_NAME, d->common_name, sizeof(d->common_name));
   d->renew_before_days = db_col_int(res, row, o + DEPLOYMENT_RENEW_BEFORE_DAYS);

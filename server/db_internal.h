@@ -125,6 +125,26 @@ static inline int db_conn_alive(const db_conn *conn) {
  * when it has none or it broke; a failure is logged. Returns 0 or -1. */
 int db_conn_ensure(db_conn *conn, const char *conninfo);
 
+// clang-format off
+/* A certificate of a deployment `d` (p: "issued" or "installed"), read
+ * by db_read_cert(). */
+#define DB_CERT_COLUMNS(p)                                                                         \
+  "d." p "_serial, " DB_TS("d." p "_not_before") ", " DB_TS("d." p "_not_after") ", "              \
+  "d." p "_sha256, coalesce(now() BETWEEN d." p "_not_before AND d." p "_not_after, false)"
+// clang-format on
+/* The columns of DB_CERT_COLUMNS, in its order. */
+enum {
+  DB_CERT_SERIAL,
+  DB_CERT_NOT_BEFORE,
+  DB_CERT_NOT_AFTER,
+  DB_CERT_SHA256,
+  DB_CERT_VALID,
+  DB_CERT_NCOLUMNS
+};
+struct db_cert;
+/* DB_CERT_COLUMNS from column col on (db_deployments.c). */
+void db_read_cert(const PGresult *res, int row, int col, struct db_cert *cert);
+
 /* Rows affected by an INSERT/UPDATE/DELETE result. */
 int db_affected(const PGresult *res);
 

@@ -48,6 +48,9 @@ void deployment_get(request *req, reply *rep);
 void deployment_history(request *req, reply *rep);
 void deployment_resend(request *req, reply *rep);
 
+/* routes_deployments.c */
+void deployments_list(request *req, reply *rep);
+
 /* routes_assignments.c */
 void assignments_add(request *req, reply *rep);
 void assignments_remove(request *req, reply *rep);

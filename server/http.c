@@ -7,6 +7,7 @@
 #include "metrics.h"
 #include "offload.h"
 #include "reply.h"
+#include "reply_stream.h"
 #include "router.h"
 #include "wipebuf.h"
 
@@ -96,6 +97,11 @@ static void on_handler(void *arg) {
 
 const char *request_query(const request *req, const char *name) {
   return MHD_lookup_connection_value((struct MHD_Connection *)req->transport, MHD_GET_ARGUMENT_KIND,
+                                     name);
+}
+
+const char *request_header(const request *req, const char *name) {
+  return MHD_lookup_connection_value((struct MHD_Connection *)req->transport, MHD_HEADER_KIND,
                                      name);
 }
 
@@ -214,7 +220,9 @@ static int body_append(exchange *x, const char *data, size_t len) {
 static enum MHD_Result send_reply(struct MHD_Connection *c, exchange *x) {
   reply *rep = &x->rep;
   struct MHD_Response *r;
-  if (rep->body_len > 0) {
+  if (rep->stream != NULL) {
+    r = reply_stream_response(rep, c, x->server->handlers);
+  } else if (rep->body_len > 0) {
     /* MHD owns it now, and wipes it when done (it may hold a secret) */
     r = MHD_create_response_from_buffer_with_free_callback(rep->body_len, rep->body,
                                                            reply_body_free);

@@ -35,6 +35,10 @@ void http_stop(http_server **s);
  * transport; valid until the reply is sent. */
 const char *request_query(const request *req, const char *name);
 
+/* Value of request header `name` (any case), or NULL. Owned by the
+ * transport like request_query(). */
+const char *request_header(const request *req, const char *name);
+
 /* Hands a request held back for a read (request_defer()) back to its
  * connection thread for the step after the read. Any thread may call it,
  * once per hand-over. */

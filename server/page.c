@@ -47,9 +47,9 @@ static int key_valid(const char *k) {
          min < 60 && sec < 60;
 }
 
-/* Decodes the hex cursor into "key\nid". */
+/* Decodes the hex cursor into "key\nid" or "key\nid\nid2". */
 static int decode_cursor(const char *hex, page *pg) {
-  char raw[180];
+  char raw[220];
   size_t n = strlen(hex);
   if (n == 0 || n % 2 != 0 || n / 2 >= sizeof(raw))
     return -1;
@@ -64,10 +64,15 @@ static int decode_cursor(const char *hex, page *pg) {
   if (nl == NULL || (size_t)(nl - raw) >= sizeof(pg->after_key))
     return -1;
   *nl = '\0';
-  if (!uuid_valid(nl + 1) || !key_valid(raw))
+  char *id2 = strchr(nl + 1, '\n');
+  if (id2 != NULL)
+    *id2++ = '\0';
+  if (!uuid_valid(nl + 1) || !key_valid(raw) || (id2 != NULL && !uuid_valid(id2)))
     return -1;
   memcpy(pg->after_key, raw, (size_t)(nl - raw) + 1);
   memcpy(pg->after_id, nl + 1, 37);
+  if (id2 != NULL)
+    memcpy(pg->after_id2, id2, 37);
   return 0;
 }
 
@@ -95,18 +100,32 @@ int page_from_request(const request *req, reply *rep, page *pg) {
   return 0;
 }
 
-json_t *page_cursor(const char *key, const char *id) {
+/* The hex of raw's n bytes as a new JSON string. */
+static json_t *hex_string(const char *raw, int n) {
   static const char digits[] = "0123456789abcdef";
-  char raw[180], hex[360];
-  int n = snprintf(raw, sizeof(raw), "%s\n%s", key, id);
-  if (n < 0 || (size_t)n >= sizeof(raw))
-    return json_null();
+  char hex[440];
   for (int i = 0; i < n; i++) {
     hex[2 * i] = digits[(unsigned char)raw[i] >> 4];
     hex[2 * i + 1] = digits[(unsigned char)raw[i] & 15];
   }
   hex[2 * n] = '\0';
   return json_string(hex);
+}
+
+json_t *page_cursor(const char *key, const char *id) {
+  char raw[180];
+  int n = snprintf(raw, sizeof(raw), "%s\n%s", key, id);
+  if (n < 0 || (size_t)n >= sizeof(raw))
+    return json_null();
+  return hex_string(raw, n);
+}
+
+json_t *page_cursor2(const char *key, const char *id, const char *id2) {
+  char raw[220];
+  int n = snprintf(raw, sizeof(raw), "%s\n%s\n%s", key, id, id2);
+  if (n < 0 || (size_t)n >= sizeof(raw))
+    return json_null();
+  return hex_string(raw, n);
 }
 
 void page_reply(reply *rep, const page_list *list, int limit, const void *rows, int fetched,
@@ -132,4 +151,8 @@ const char *page_key(const page *pg) {
 
 const char *page_id(const page *pg) {
   return pg->after_id[0] ? pg->after_id : NULL;
+}
+
+const char *page_id2(const page *pg) {
+  return pg->after_id2[0] ? pg->after_id2 : NULL;
 }

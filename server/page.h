@@ -2,7 +2,9 @@
  * page.h: keyset pagination shared by every list endpoint.
  *
  * A cursor is opaque to clients: hex of "<sort key>\n<id>" of the last row
- * of the previous page, so pages stay stable while rows are inserted.
+ * of the previous page, so pages stay stable while rows are inserted. A
+ * list whose rows are named by two ids (a deployment: device and profile)
+ * adds the second: "<sort key>\n<id>\n<id2>".
  */
 #ifndef CERTDEPLOY_PAGE_H
 #define CERTDEPLOY_PAGE_H
@@ -18,6 +20,7 @@ typedef struct page {
   int limit;           /* rows wanted */
   char after_key[128]; /* sort key of the last row seen, "" at the start */
   char after_id[40];   /* id of the last row seen, "" at the start */
+  char after_id2[40];  /* its second id, "" when the cursor has none */
 } page;
 
 /* Reads ?limit= and ?cursor=. Returns 0, or -1 with rep set to 400 naming
@@ -27,9 +30,13 @@ int page_from_request(const request *req, reply *rep, page *pg);
 /* Encodes a cursor for the row (key, id) into a new JSON string. */
 json_t *page_cursor(const char *key, const char *id);
 
+/* The same for a row named by two ids (key, id, id2). */
+json_t *page_cursor2(const char *key, const char *id, const char *id2);
+
 /* The after_key / after_id parameters for SQL: NULL at the start. */
 const char *page_key(const page *pg);
 const char *page_id(const page *pg);
+const char *page_id2(const page *pg);
 
 /* How page_reply shows the rows of one list endpoint. */
 typedef struct page_list {

@@ -4,6 +4,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "json_wipe.h"
+#include "reply_stream.h"
 #include "utf8.h"
 
 #include <stdarg.h>
@@ -19,6 +20,7 @@ static void reply_reset(reply *rep) {
   free(rep->body);
   rep->body = NULL;
   rep->body_len = 0;
+  reply_stream_free(&rep->stream); /* a later reply replaces a stream too */
 }
 
 /* Takes text (NULL: out of memory) as the reply's JSON body. */

@@ -70,6 +70,9 @@ struct reply {
   const char *error_code;    /* wire code of an error reply, for the log */
   long retry_after;          /* seconds, or 0 for none */
   const char *cache_control; /* static string, default "no-store" */
+
+  /* A body made while it is sent (reply_stream.h), or NULL. */
+  struct reply_stream *stream;
 };
 
 /* The request's database connection, acquired from the pool on first use.

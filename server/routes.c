@@ -44,6 +44,8 @@ const route routes[] = {
     {"GET", "/api/v1/devices/{id}/profiles/{profile_id}/history", ROUTE_API_READ,
      deployment_history, ROUTE_WAITS},
 
+    {"GET", "/api/v1/deployments", ROUTE_API_READ, deployments_list, ROUTE_WAITS},
+
     {"GET", "/api/v1/status", ROUTE_API_READ, status_get, ROUTE_WAITS},
     {"GET", "/api/v1/audit", ROUTE_API_READ, audit_list, ROUTE_WAITS},
 

@@ -10,6 +10,7 @@
 #include "deployment_json.h"
 #include "http.h"
 #include "page.h"
+#include "query_params.h"
 #include "reply.h"
 #include "state.h"
 #include "uuid.h"
@@ -40,30 +41,10 @@ static json_t *device_cursor(const void *row, const void *unused) {
  * 400 naming the parameter. */
 static int filter_from_request(const request *req, reply *rep, db_device_filter *f) {
   memset(f, 0, sizeof(*f));
-  f->status = request_query(req, "status");
-  if (f->status != NULL && state_status_parse(f->status) == STATUS_NONE) {
-    reply_error(rep, ERR_INVALID_REQUEST, "status",
-                "'status' must be one of pending, verifying, verified, failed.");
+  if (query_status(req, rep, &f->status) != 0 ||
+      query_uuid(req, rep, "profile_id", &f->profile_id) != 0 ||
+      query_search(req, rep, "q", DEVICE_Q_MAX, &f->q) != 0)
     return -1;
-  }
-  f->profile_id = request_query(req, "profile_id");
-  if (f->profile_id != NULL && !uuid_valid(f->profile_id)) {
-    reply_error(rep, ERR_INVALID_REQUEST, "profile_id", "'profile_id' must be a UUID.");
-    return -1;
-  }
-  f->q = request_query(req, "q");
-  if (f->q != NULL) {
-    json_t *utf8 = json_string(f->q); /* NULL unless valid UTF-8 */
-    int ok = utf8 != NULL && strlen(f->q) <= DEVICE_Q_MAX;
-    json_decref(utf8);
-    if (!ok) {
-      reply_errorf(rep, ERR_INVALID_REQUEST, "q", "'q' must be UTF-8 text of at most %d bytes.",
-                   DEVICE_Q_MAX);
-      return -1;
-    }
-    if (f->q[0] == '\0')
-      f->q = NULL; /* every name contains "" */
-  }
   return 0;
 }
 

@@ -180,12 +180,13 @@ test('--version prints "certdeployctl VERSION"; --help lists only the commands t
   const h = await ctl(['--help']);
   assert.equal(h.code, 0, h.stderr);
   assert.equal(h.stderr, '');
-  for (const c of ['status', 'resend', 'devices']) assert.match(h.stdout, new RegExp(`^  ${c} `, 'm'), c);
-  for (const flag of ['--server', '--token', '--ca-file', '--insecure', '--timeout', '--json', '--profile', '--fail-on', '--status', '--q', '--limit']) {
+  for (const c of ['status', 'resend', 'devices', 'deployments']) assert.match(h.stdout, new RegExp(`^  ${c} `, 'm'), c);
+  for (const flag of ['--server', '--token', '--ca-file', '--insecure', '--timeout', '--json', '--profile', '--fail-on', '--status', '--q', '--limit',
+    '--failure-source', '--expires-before', '--csv']) {
     assert.ok(h.stdout.includes(flag), `--help does not name ${flag}`);
   }
   // their endpoints do not exist yet: not offered
-  for (const c of ['deployments', 'certificates', 'scep-challenge', '--csv']) assert.ok(!h.stdout.includes(c), c);
+  for (const c of ['certificates', 'scep-challenge']) assert.ok(!h.stdout.includes(c), c);
   for (const [code, what] of [['0', 'success'], ['1', '--fail-on'], ['2', 'usage'], ['3', 'reached'], ['4', 'API error']]) {
     assert.match(h.stdout, new RegExp(`${code} [^,]*${what}`), `--help explains exit ${code}`);
   }
@@ -195,7 +196,6 @@ test('usage errors exit 2 with one line, and nothing is sent', async () => {
   const dev = devOk.deviceId;
   const cases = [
     [[], /missing command/],
-    [['deployments'], /unknown command "deployments"/],
     [['certificates'], /unknown command "certificates"/],
     [['scep-challenge', dev, main.id], /unknown command "scep-challenge"/],
     [['frobnicate'], /unknown command "frobnicate"/],
@@ -213,6 +213,17 @@ test('usage errors exit 2 with one line, and nothing is sent', async () => {
     [['devices', '--limit', ' 5'], /--limit wants a number/],
     [['devices', '--limit', 'many'], /--limit wants a number/],
     [['devices', '--status', 'broken'], /--status is pending, verifying, verified or failed/],
+    [['deployments', '--csv', '--json'], /--csv and --json exclude each other/],
+    [['--json', 'deployments', '--csv'], /--csv and --json exclude each other/],
+    [['deployments', '--csv', '--limit', '5'], /--csv exports every match: it takes no --limit/],
+    [['deployments', '--failure-source', 'ca'], /--failure-source is server or device, not "ca"/],
+    [['deployments', '--status', 'broken'], /--status is pending, verifying, verified or failed/],
+    [['deployments', '--profile', 'wifi'], /--profile wants a profile id/],
+    [['deployments', '--fail-on', 'failed'], /--fail-on is not an option of deployments/],
+    [['deployments', 'extra'], /unexpected argument "extra"/],
+    [['devices', '--csv'], /--csv is not an option of devices/],
+    [['devices', '--expires-before', '14d'], /--expires-before is not an option of devices/],
+    [['status', '--failure-source', 'device'], /--failure-source is not an option of status/],
     [['resend'], /resend needs DEVICE_ID PROFILE_ID/],
     [['resend', dev], /resend needs DEVICE_ID PROFILE_ID/],
     [['resend', dev, main.id, 'third'], /unexpected argument "third"/],
@@ -518,5 +529,115 @@ test('devices: the query is percent-encoded, and a cursor that does not move on 
     assert.deepEqual(fake.seen.map((s) => s.url), ['/api/v1/devices?limit=1']);
   } finally {
     await fake.close();
+  }
+});
+
+/** Every deployment the API lists for query (all pages). */
+async function apiDeployments(query = '') {
+  const all = [];
+  let cursor = null;
+  do {
+    const r = await api('GET', `/api/v1/deployments?limit=500${query}${cursor ? `&cursor=${cursor}` : ''}`);
+    assert.equal(r.status, 200, r.text);
+    all.push(...r.json.deployments);
+    cursor = r.json.next_cursor;
+  } while (cursor);
+  return all;
+}
+
+test('deployments: every page, the filters, --limit, a table, --json and --csv', async () => {
+  // 120 pending deployments more (device key mode: they wait for a CSR, no CA call): pages
+  const devs = await Promise.all(Array.from({ length: 120 }, async (_, i) => {
+    const serial = `SN-DEP-${String(i).padStart(3, '0')}`;
+    const r = await api('POST', '/device/v1/enroll', { token: null, body: { enroll_secret: fleet.enrollSecret, serial, name: `Dep, "${i}"` } });
+    assert.equal(r.status, 201, r.text);
+    return { deviceId: r.json.device_id };
+  }));
+  const waiting = await fleet.profileFor(devs, { key_mode: 'device', common_name: 'dep-$DEVICE_SERIAL' });
+
+  const everything = await apiDeployments();
+  assert.ok(everything.length > 120);
+  const j = await admin(['deployments', '--json']);
+  assert.equal(j.code, 0, j.stderr);
+  assert.deepEqual(JSON.parse(j.stdout), { deployments: everything, next_cursor: null }, 'every page, in the API\'s order and shape');
+
+  const t = await admin(['deployments']);
+  assert.equal(t.code, 0, t.stderr);
+  const [header, ...rows] = tableRows(t.stdout);
+  assert.deepEqual(header, ['DEVICE ID', 'SERIAL', 'PROFILE', 'STATUS', 'EXPIRES', 'DETAIL']);
+  assert.equal(rows.length, everything.length);
+  const failed = everything.find((d) => d.device_id === devFail.deviceId && d.profile_id === main.id);
+  assert.equal(failed.status, 'failed');
+  assert.deepEqual(rows.find((r) => r[0] === devFail.deviceId && r[2] === main.name),
+    [devFail.deviceId, 'SN-CTL-FAIL', main.name, 'failed', '-', failed.detail]);
+  const ok = everything.find((d) => d.device_id === devOk.deviceId && d.profile_id === main.id);
+  assert.deepEqual(rows.find((r) => r[0] === devOk.deviceId && r[2] === main.name).slice(3, 5),
+    ['verified', ok.installed_certificate.not_after]);
+
+  // the filters, sent as the API's, all of them together
+  const json = async (args) => {
+    const r = await admin(['--json', 'deployments', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).deployments;
+  };
+  assert.deepEqual(await json(['--status', 'failed']), await apiDeployments('&status=failed'));
+  assert.deepEqual((await json(['--profile', waiting.id, '--status', 'pending'])).length, 120);
+  assert.deepEqual(await json(['--failure-source', 'device', '--profile', main.id]), [failed]);
+  assert.deepEqual(await json(['--q', 'SN-DEP-01', '--profile', waiting.id]),
+    await apiDeployments(`&q=SN-DEP-01&profile_id=${waiting.id}`));
+  assert.equal((await json(['--q', 'SN-DEP-01'])).length, 10);
+  // --expires-before: days from now, or an RFC 3339 time as is
+  const soon = await json(['--expires-before', '400d', '--profile', main.id]);
+  assert.deepEqual(soon.map((d) => d.device_id), [devOk.deviceId], 'the one installed certificate, a year long');
+  assert.deepEqual(await json(['--expires-before', '1d', '--profile', main.id]), []);
+  const at = new Date(Date.parse(ok.installed_certificate.not_after) + 1000).toISOString();
+  assert.deepEqual((await json(['--expires-before', at, '--profile', main.id])).map((d) => d.device_id), [devOk.deviceId]);
+  assertFails(await admin(['deployments', '--expires-before', 'soon']), 4,
+    /^certdeployctl: 'expires_before' must be an RFC 3339 time[^(]*\(HTTP 400 invalid_request\)$/, 'a time the server refuses');
+  assertFails(await admin(['deployments', '--csv', '--expires-before', 'soon']), 4, /\(HTTP 400 invalid_request\)$/, '--csv, refused');
+  assertFails(await admin(['deployments', '--csv'], { CERTDEPLOY_TOKEN: 'cdt_wrong' }), 3, /\(HTTP 401 unauthorized\)$/, '--csv, wrong token');
+  assertFails(await admin(['deployments'], { CERTDEPLOY_URL: closedUrl }), 3, /cannot connect/, 'no server');
+
+  // --limit: exactly N across a page boundary; --json says more are left
+  const lim = JSON.parse((await admin(['--json', 'deployments', '--profile', waiting.id, '--limit', '105'])).stdout);
+  assert.equal(lim.deployments.length, 105);
+  assert.equal(typeof lim.next_cursor, 'string');
+  assert.deepEqual(lim.deployments, (await apiDeployments(`&profile_id=${waiting.id}`)).slice(0, 105));
+
+  // --csv: the server's export, byte for byte, on stdout
+  const csv = await admin(['deployments', '--csv', '--profile', waiting.id]);
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.equal(csv.stderr, '');
+  const direct = await api('GET', `/api/v1/deployments?profile_id=${waiting.id}`, { headers: { Accept: 'text/csv' } });
+  assert.equal(csv.stdout, direct.text);
+  assert.equal(csv.stdout.split('\r\n').length, 1 + 120 + 1, 'the header, 120 rows, the empty rest');
+  assert.ok(csv.stdout.includes('"Dep, ""7"""'), 'quoted as the server quotes');
+  const all = await admin(['deployments', '--csv']);
+  assert.equal(all.stdout.split('\r\n').length, 1 + everything.length + 1);
+  // output that cannot be written is not a success
+  const full = spawnSync(CTL, ['deployments', '--csv'], { env: { PATH: process.env.PATH, ...adminEnv() }, stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'], encoding: 'utf8' });
+  assert.equal(full.status, 4, full.stderr);
+  assert.match(full.stderr, /^certdeployctl: cannot write the output\n$/);
+});
+
+test('deployments --csv: an export the server cuts short is exit 4, not a whole file', async () => {
+  const seen = [];
+  const server = https.createServer({ cert: readFileSync(caFile), key: readFileSync(join(srv.stateDir, 'tls.key')) }, (req, res) => {
+    seen.push(req.url);
+    res.writeHead(200, { 'Content-Type': 'text/csv' });
+    res.write('device_id,device_serial\r\nrow,1\r\n');
+    setTimeout(() => res.socket.destroy(), 50); // no end of the chunked body
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const r = await ctl(['deployments', '--csv', '--status', 'failed', '--q', 'a b', '--expires-before', '2027-01-01T00:00:00+01:00'],
+      adminEnv({ CERTDEPLOY_URL: `https://127.0.0.1:${server.address().port}` }));
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.stdout, 'device_id,device_serial\r\nrow,1\r\n', 'what came, as it came');
+    assert.match(r.stderr, /^certdeployctl: the answer from .* broke off .*incomplete\n$/);
+    assert.deepEqual(seen, ['/api/v1/deployments?status=failed&expires_before=2027-01-01T00%3A00%3A00%2B01%3A00&q=a%20b']);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
   }
 });

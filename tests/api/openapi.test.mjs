@@ -354,6 +354,14 @@ describe('real replies match the spec', () => {
     is(await call('GET', `/api/v1/devices?profile_id=${pDev.id}&q=contract`), 200);
     is(await call('GET', '/api/v1/devices?status=bogus'), 400, 'invalid_request');
     is(await call('GET', '/api/v1/devices?profile_id=nope'), 400, 'invalid_request');
+    const fleetFailed = is(await call('GET', '/api/v1/deployments?status=failed', { token: observer }), 200);
+    assert.deepEqual(fleetFailed.deployments.map((d) => [d.device_id, d.device_serial]), [[dev1, 'SN-CONTRACT-1']]);
+    const fleet1 = is(await call('GET', '/api/v1/deployments?limit=1'), 200);
+    is(await call('GET', `/api/v1/deployments?cursor=${fleet1.next_cursor}&profile_id=${pSrv.id}&q=contract`), 200);
+    const csv = await call('GET', '/api/v1/deployments?failure_source=device', { headers: { Accept: 'text/csv' } });
+    assert.equal(csv.status, 200);
+    assert.equal(csv.text.split('\r\n').length, 3, 'the header, one row, the empty rest');
+    is(await call('GET', '/api/v1/deployments?expires_before=soon'), 400, 'invalid_request');
     const d1 = is(await call('GET', `/api/v1/devices/${dev1}`), 200);
     assert.equal(d1.profiles.length, 2);
     is(await call('GET', `/api/v1/devices/${none()}`), 404, 'not_found');

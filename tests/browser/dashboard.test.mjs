@@ -113,6 +113,13 @@ describe('dashboard', { timeout: 120000 }, () => {
     await desktopRow.waitFor();
     assert.match(await desktopRow.innerText(), /Device/);
     await screenshot(page, 'failed');
+    // A refresh (every 5 s) is one request, the fleet-wide list, however
+    // many devices failed: no read of each device.
+    const mark = admin.apiStatuses.length;
+    await page.waitForTimeout(5500);
+    const refreshes = admin.apiStatuses.slice(mark);
+    assert.ok(refreshes.length >= 1, 'the page refreshed');
+    assert.deepEqual([...new Set(refreshes)], ['GET /api/v1/deployments 200'], refreshes.join('\n'));
 
     await nav(page, 'Overview');
     const card = page.locator(`article.profile-card[data-profile="${vpn.name}"]`);

@@ -1,18 +1,17 @@
-// Failed deployments: every device with a failed deployment, read one by
-// one, grouped by profile; resend one, or all failed of a profile.
-import { api, listAll, mapLimited } from '../api.js';
+// Failed deployments: one request per refresh (GET /api/v1/deployments
+// with status=failed, each row with its device's serial and name), grouped
+// by profile; resend one, or all failed of a profile.
+import { api, listAll, query } from '../api.js';
 import { confirmDialog } from '../dialog.js';
 import { every, navigate } from '../router.js';
 import { isAdmin } from '../session.js';
 import { validityText } from '../certs.js';
 import { button, busy, flash, h, notice, pageHead, renderIfChanged, table, timeEl } from '../ui.js';
 
-const MAX_DEVICES = 500;
-// Each refresh reads every device with a failure: refresh every 5 s while
-// they are few, every 30 s when there are many (Refresh is always there).
-const FAST_MS = 5000;
-const SLOW_MS = 30000;
-const FEW_DEVICES = 25;
+// One page of the list is what the page shows: the first failures, oldest
+// first; a profile filter shows the rest.
+const MAX_ROWS = 500;
+const REFRESH_MS = 5000;
 
 function sourceText(dep) {
   if (dep.failure_source === 'server') return 'CA / server';
@@ -20,21 +19,10 @@ function sourceText(dep) {
   return '—';
 }
 
-/** Loads {profiles, rows:[{device, dep}], more}. */
+/** Loads {rows, more}: the failed deployments, one request. */
 async function load(profileFilter) {
-  const [{ rows: profiles }, { rows: devices, more }] = await Promise.all([
-    listAll('/api/v1/profiles', 'profiles'),
-    listAll('/api/v1/devices', 'devices', { status: 'failed', profile_id: profileFilter }, MAX_DEVICES),
-  ]);
-  const details = await mapLimited(devices, 6, (d) => api('GET', `/api/v1/devices/${d.id}`).catch(() => null));
-  const rows = [];
-  for (const d of details) {
-    if (!d) continue; // deleted meanwhile
-    for (const dep of d.profiles || []) {
-      if (dep.status === 'failed' && (!profileFilter || dep.profile_id === profileFilter)) rows.push({ device: d, dep });
-    }
-  }
-  return { profiles, rows, more };
+  const page = await api('GET', '/api/v1/deployments' + query({ status: 'failed', profile_id: profileFilter, limit: MAX_ROWS }));
+  return { rows: page.deployments, more: page.next_cursor !== null };
 }
 
 export function failedView(root, _params, q) {
@@ -46,87 +34,92 @@ export function failedView(root, _params, q) {
     h('p', { class: 'muted' }, 'A failure stays until someone resends it. Resending starts a new certificate request for that deployment.'),
     filter, body);
 
-  async function resendOne(btn, device, dep) {
+  async function resendOne(btn, dep) {
     await busy(btn, async () => {
       try {
-        await api('POST', `/api/v1/devices/${device.id}/profiles/${dep.profile_id}/resend`);
-        flash('ok', `Resent ${dep.profile_name} to ${device.serial}: it is pending again.`);
+        await api('POST', `/api/v1/devices/${dep.device_id}/profiles/${dep.profile_id}/resend`);
+        flash('ok', `Resent ${dep.profile_name} to ${dep.device_serial}: it is pending again.`);
       } catch (err) {
-        flash('error', `Could not resend ${dep.profile_name} to ${device.serial}: ${err.message}`);
+        flash('error', `Could not resend ${dep.profile_name} to ${dep.device_serial}: ${err.message}`);
       }
       await refresh();
     }, 'Resending…');
   }
 
-  async function resendAll(btn, profile) {
-    const n = profile.counts.failed;
+  async function resendAll(btn, profileId, name) {
+    // the count the server has now, not the one the page last showed
+    let n;
+    try {
+      n = (await api('GET', `/api/v1/profiles/${profileId}`)).counts.failed;
+    } catch (err) {
+      flash('error', `Could not read ${name}: ${err.message}`);
+      return;
+    }
     const ok = await confirmDialog({
       title: `Resend ${n} failed deployment${n === 1 ? '' : 's'}?`,
-      message: `All ${n} failed deployment${n === 1 ? '' : 's'} of the profile “${profile.name}” go back to pending and ask the CA for a new certificate.`,
+      message: `All ${n} failed deployment${n === 1 ? '' : 's'} of the profile “${name}” go back to pending and ask the CA for a new certificate.`,
       confirmLabel: `Resend ${n}`,
     });
     if (!ok) return;
     await busy(btn, async () => {
       try {
-        const r = await api('POST', `/api/v1/profiles/${profile.id}/resend`, { body: { status: 'failed' } });
-        flash('ok', `Resent ${r.resent} deployment${r.resent === 1 ? '' : 's'} of ${profile.name}.`);
+        const r = await api('POST', `/api/v1/profiles/${profileId}/resend`, { body: { status: 'failed' } });
+        flash('ok', `Resent ${r.resent} deployment${r.resent === 1 ? '' : 's'} of ${name}.`);
       } catch (err) {
-        flash('error', `Could not resend ${profile.name}: ${err.message}`);
+        flash('error', `Could not resend ${name}: ${err.message}`);
       }
       await refresh();
     }, 'Resending…');
   }
 
-  function group(profile, rows) {
+  function group(rows, complete) {
     const admin = isAdmin();
-    const name = profile ? profile.name : rows[0].dep.profile_name;
-    const allBtn = admin && profile && profile.counts.failed > 0
-      ? button(`Resend all ${profile.counts.failed} failed…`, (ev) => resendAll(ev.currentTarget, profile), { kind: 'primary' })
+    const { profile_id: profileId, profile_name: name } = rows[0];
+    const count = complete ? `${rows.length} failed` : `${rows.length}+ failed`;
+    const allBtn = admin
+      ? button(complete ? `Resend all ${rows.length} failed…` : 'Resend all failed…', (ev) => resendAll(ev.currentTarget, profileId, name), { kind: 'primary' })
       : null;
     const columns = [
-      { label: 'Device', cell: ({ device }) => [h('a', { class: 'nowrap', href: `#/devices/${device.id}` }, device.serial), h('div', { class: 'muted small' }, device.name)] },
-      { label: 'Source', cell: ({ dep }) => h('span', { class: 'nowrap' }, sourceText(dep)) },
-      { label: 'Message', class: 'detail', cell: ({ dep }) => h('span', { class: 'failure-detail' }, dep.detail || '—') },
-      { label: 'Attempts', class: 'num', cell: ({ dep }) => String(dep.attempts) },
-      { label: 'Still holds a valid certificate', cell: ({ dep }) => validityText(dep.installed_certificate) },
-      { label: 'Failed at', cell: ({ dep }) => timeEl(dep.updated_at) },
+      { label: 'Device', cell: (dep) => [h('a', { class: 'nowrap', href: `#/devices/${dep.device_id}` }, dep.device_serial), h('div', { class: 'muted small' }, dep.device_name)] },
+      { label: 'Source', cell: (dep) => h('span', { class: 'nowrap' }, sourceText(dep)) },
+      { label: 'Message', class: 'detail', cell: (dep) => h('span', { class: 'failure-detail' }, dep.detail || '—') },
+      { label: 'Attempts', class: 'num', cell: (dep) => String(dep.attempts) },
+      { label: 'Still holds a valid certificate', cell: (dep) => validityText(dep.installed_certificate) },
+      { label: 'Failed at', cell: (dep) => timeEl(dep.updated_at) },
     ];
     if (admin) {
-      columns.push({ label: 'Action', cell: ({ device, dep }) => button('Resend', (ev) => resendOne(ev.currentTarget, device, dep), { 'aria-label': `Resend ${dep.profile_name} to ${device.serial}` }) });
+      columns.push({ label: 'Action', cell: (dep) => button('Resend', (ev) => resendOne(ev.currentTarget, dep), { 'aria-label': `Resend ${dep.profile_name} to ${dep.device_serial}` }) });
     }
     return h('section', { class: 'card group', dataset: { profile: name } },
       h('div', { class: 'card-head' },
-        h('h2', {}, name, ' ', h('span', { class: 'count' }, `${rows.length} failed`)),
+        h('h2', {}, name, ' ', h('span', { class: 'count' }, count)),
         allBtn),
       table({ columns, rows, caption: `Failed deployments of ${name}` }));
   }
 
-  let lastLoad = 0;
-  let lastDevices = 0;
+  function renderFilter(profiles) {
+    renderIfChanged(filter, JSON.stringify(profiles.map((p) => [p.id, p.name])), () => {
+      const sel = h('select', { id: 'failed-profile', onchange: (ev) => navigate(ev.target.value ? `/failed?profile=${encodeURIComponent(ev.target.value)}` : '/failed') },
+        h('option', { value: '' }, 'All profiles'),
+        profiles.map((p) => h('option', { value: p.id, selected: p.id === profileFilter }, p.name)));
+      return h('div', { class: 'field inline' }, h('label', { for: 'failed-profile' }, 'Profile'), sel);
+    });
+  }
 
   async function refresh() {
-    lastLoad = Date.now();
     try {
-      const { profiles, rows, more } = await load(profileFilter);
-      lastDevices = new Set(rows.map((r) => r.device.id)).size;
-      const key = JSON.stringify([profiles.map((p) => [p.id, p.name, p.counts.failed]), rows.map((r) => [r.device.id, r.dep]), more]);
-      renderIfChanged(filter, JSON.stringify(profiles.map((p) => [p.id, p.name])), () => {
-        const sel = h('select', { id: 'failed-profile', onchange: (ev) => navigate(ev.target.value ? `/failed?profile=${encodeURIComponent(ev.target.value)}` : '/failed') },
-          h('option', { value: '' }, 'All profiles'),
-          profiles.map((p) => h('option', { value: p.id, selected: p.id === profileFilter }, p.name)));
-        return h('div', { class: 'field inline' }, h('label', { for: 'failed-profile' }, 'Profile'), sel);
-      });
-      renderIfChanged(body, key, () => {
+      const { rows, more } = await load(profileFilter);
+      renderIfChanged(body, JSON.stringify([rows, more]), () => {
         if (!rows.length) return h('p', { class: 'empty ok' }, 'No failed deployments.');
         const byProfile = new Map();
-        for (const r of rows) {
-          if (!byProfile.has(r.dep.profile_id)) byProfile.set(r.dep.profile_id, []);
-          byProfile.get(r.dep.profile_id).push(r);
+        for (const dep of rows) {
+          if (!byProfile.has(dep.profile_id)) byProfile.set(dep.profile_id, []);
+          byProfile.get(dep.profile_id).push(dep);
         }
-        const pmap = new Map(profiles.map((p) => [p.id, p]));
         return [
-          more ? notice('info', `Showing the first ${MAX_DEVICES} devices with failures; filter by profile to see the rest.`) : null,
-          [...byProfile].map(([pid, list]) => group(pmap.get(pid), list)),
+          more ? notice('info', `Showing the first ${MAX_ROWS} failed deployments; filter by profile to see the rest.`) : null,
+          // a profile's group is complete unless the page was cut short
+          [...byProfile.values()].map((list) => group(list, !more)),
         ];
       });
     } catch (err) {
@@ -134,8 +127,7 @@ export function failedView(root, _params, q) {
     }
   }
 
-  return every(FAST_MS, async () => {
-    if (lastDevices > FEW_DEVICES && Date.now() - lastLoad < SLOW_MS) return;
-    await refresh();
-  });
+  // The profile filter's names: once per visit, not per refresh.
+  listAll('/api/v1/profiles', 'profiles').then(({ rows }) => renderFilter(rows), () => renderFilter([]));
+  return every(REFRESH_MS, refresh);
 }
