@@ -142,6 +142,7 @@ static int check_events(reply *rep, json_t *events, char *out, size_t len) {
     return -1;
   }
   out[used++] = '{';
+  out[used] = '\0'; /* strstr below reads what is written so far */
   json_array_foreach(events, i, e) {
     char field[32];
     snprintf(field, sizeof(field), "events[%zu]", i);

@@ -135,12 +135,12 @@ test('each subscription gets its own events, signed; a failing receiver gets the
   const dev = await fleet.device('SN-WHS-1');
   await mock.faults({ status: 403, count: 1, message: 'Seat limit reached for whs' });
   const profile = await fleet.profileFor([dev], { name: 'whs' });
-  const failed = await fleet.until(dev.deviceId, profile.id, (d) => d.status === 'failed', { what: 'CA refusal' });
+  const failed = await fleet.until(dev.deviceId, profile.id, (d) => d.status === 'failed', { what: 'CA refusal', timeoutMs: 90000 });
 
   // one delivery row per subscription, written with the failure
   assert.equal(Number(srv.sql("SELECT count(*) FROM webhook_deliveries WHERE event = 'deployment.failed'")), 2);
-  await waitFor(() => steady.got.length >= 1, 15000, 'the steady receiver');
-  await waitFor(() => flaky.got.length >= 2, 20000, 'two failed tries at the flaky receiver');
+  await waitFor(() => steady.got.length >= 1, 60000, 'the steady receiver');
+  await waitFor(() => flaky.got.length >= 2, 60000, 'two failed tries at the flaky receiver');
   const ev = JSON.parse(steady.got[0].body);
   assert.equal(ev.event, 'deployment.failed');
   assert.equal(ev.id, steady.got[0].headers['x-certdeploy-event-id']);
@@ -161,8 +161,8 @@ test('each subscription gets its own events, signed; a failing receiver gets the
   const flakyCount = flaky.got.length;
   const r = await srv.request('POST', `/api/v1/devices/${dev.deviceId}/profiles/${profile.id}/resend`);
   assert.equal(r.status, 202, r.text);
-  await fleet.until(dev.deviceId, profile.id, (d) => d.status === 'verified', { dev, what: 'verified again' });
-  await waitFor(() => steady.got.length >= 2, 20000, 'deployment.recovered');
+  await fleet.until(dev.deviceId, profile.id, (d) => d.status === 'verified', { dev, what: 'verified again', timeoutMs: 90000 });
+  await waitFor(() => steady.got.length >= 2, 60000, 'deployment.recovered');
   const rec = JSON.parse(steady.got[1].body);
   assert.equal(rec.event, 'deployment.recovered');
   assert.equal(rec.device.id, dev.deviceId);
