@@ -31,6 +31,12 @@ char *crypto_random_token(const char *prefix, size_t nbytes);
 /* Writes the lower-case hex SHA-256 of data into out (65 bytes with NUL). */
 void crypto_sha256_hex(const void *data, size_t len, char out[65]);
 
+/* Writes the lower-case hex HMAC-SHA256 (RFC 2104) of data under key into
+ * out (65 bytes with NUL). Returns 0, or -1 with out "" when OpenSSL
+ * fails (so a comparison with it fails closed). */
+int crypto_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
+                           char out[65]);
+
 /* Constant-time comparison of two equal-length buffers: 1 equal, 0 not. */
 int crypto_equal(const void *a, const void *b, size_t len);
 

@@ -1,4 +1,4 @@
-/* crypto_hash.c: SHA-256, hex, constant-time comparison and the wiping of secrets. */
+/* crypto_hash.c: SHA-256, HMAC-SHA256, hex, constant-time comparison and the wiping of secrets. */
 #include "crypto_internal.h"
 
 #include <pthread.h>
@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 void cr_hex_encode(const unsigned char *in, size_t len, char *out, int upper) {
   const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
@@ -42,6 +43,26 @@ void crypto_sha256_hex(const void *data, size_t len, char out[65]) {
     return;
   }
   cr_hex_encode(md, sizeof(md), out, 0);
+}
+
+int crypto_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
+                           char out[65]) {
+  unsigned char md[32];
+  unsigned int mdlen = 0;
+  static const unsigned char empty = 0;
+
+  pthread_once(&sha256_once, sha256_fetch);
+  /* HMAC() takes a NULL key as "reuse the last one"; an empty key is not that. */
+  if (sha256_md == NULL ||
+      HMAC(sha256_md, key_len > 0 ? key : &empty, (int)key_len, data, len, md, &mdlen) == NULL ||
+      mdlen != sizeof(md)) {
+    ERR_clear_error();
+    out[0] = '\0';
+    return -1;
+  }
+  cr_hex_encode(md, sizeof(md), out, 0);
+  crypto_cleanse(md, sizeof(md));
+  return 0;
 }
 
 int crypto_equal(const void *a, const void *b, size_t len) {

@@ -17,6 +17,7 @@ typedef struct app {
   struct db_async *reads;                          /* the check-ins' reads (db_async.h) */
   struct checkin_touch *touches;                   /* devices' contact times, batched */
   unsigned char master_key[CRYPTO_MASTER_KEY_LEN]; /* encrypts secrets at rest */
+  int bound_port; /* the HTTPS port once listening (atomic; 0 before) */
 } app;
 
 #endif

@@ -35,6 +35,12 @@ void profiles_update(request *req, reply *rep);
 void profiles_delete(request *req, reply *rep);
 void profile_resend(request *req, reply *rep);
 
+/* routes_webhooks.c */
+void webhooks_create(request *req, reply *rep);
+void webhooks_list(request *req, reply *rep);
+void webhooks_update(request *req, reply *rep);
+void webhooks_delete(request *req, reply *rep);
+
 /* routes_enroll_secrets.c */
 void enroll_secrets_create(request *req, reply *rep);
 void enroll_secrets_list(request *req, reply *rep);

@@ -115,6 +115,7 @@ static int serve(config *cfg) {
   int port;
   http_parse_listen(cfg->listen, host, sizeof(host), &port);
   int bound = http_port(http);
+  __atomic_store_n(&a.bound_port, bound, __ATOMIC_RELEASE);
   printf("certdeployd listening on https://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
          strchr(host, ':') ? "]" : "", bound);
   fflush(stdout);

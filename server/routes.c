@@ -34,6 +34,11 @@ const route routes[] = {
     {"GET", "/api/v1/enroll-secrets", ROUTE_API_READ, enroll_secrets_list, ROUTE_WAITS},
     {"DELETE", "/api/v1/enroll-secrets/{id}", ROUTE_API_WRITE, enroll_secrets_delete, ROUTE_WAITS},
 
+    {"POST", "/api/v1/webhooks", ROUTE_API_WRITE, webhooks_create, ROUTE_WAITS},
+    {"GET", "/api/v1/webhooks", ROUTE_API_READ, webhooks_list, ROUTE_WAITS},
+    {"PATCH", "/api/v1/webhooks/{id}", ROUTE_API_WRITE, webhooks_update, ROUTE_WAITS},
+    {"DELETE", "/api/v1/webhooks/{id}", ROUTE_API_WRITE, webhooks_delete, ROUTE_WAITS},
+
     {"GET", "/api/v1/devices", ROUTE_API_READ, devices_list, ROUTE_WAITS},
     {"GET", "/api/v1/devices/{id}", ROUTE_API_READ, devices_get, ROUTE_WAITS},
     {"DELETE", "/api/v1/devices/{id}", ROUTE_API_WRITE, devices_delete, ROUTE_WAITS},

@@ -5,6 +5,7 @@
 #include "db.h"
 #include "db_listen.h"
 #include "db_outbox.h"
+#include "db_webhooks.h"
 #include "http_client.h"
 #include "log.h"
 #include "renewal.h"
@@ -21,7 +22,7 @@
 
 struct webhook {
   app *app;
-  const char *url;  /* borrowed from the config */
+  const char *url;  /* borrowed from the config; NULL: subscriptions only */
   char origin[256]; /* what is logged of the URL */
   db_pool *db;      /* the sender's own connections */
   pthread_t senders[WEBHOOK_SENDERS];
@@ -130,6 +131,76 @@ static void deliver(webhook *w, http_client *hc, const db_outbox_event *ev) {
   record(w, ev, ok, why);
 }
 
+/* Records the outcome of one subscription's delivery (as record()). */
+static void record_sub(webhook *w, const db_webhook_delivery *d, int ok, const char *why) {
+  db_conn *c = db_acquire(w->db);
+  if (c == NULL)
+    return;
+  char attempt[16], origin[256];
+  snprintf(attempt, sizeof(attempt), "%d", d->attempts + 1);
+  http_url_origin(d->url, origin, sizeof(origin));
+  if (ok) {
+    db_webhook_delivered(c, d->id);
+    log_field f[] = {{"event_id", d->id, 0}, {"attempt", attempt, 1}, {"webhook", origin, 0}};
+    log_event(LOG_INFO, "webhook event delivered", f, 3);
+  } else if (stopping(w)) {
+    db_webhook_unclaim(c, d->id);
+  } else {
+    long delay = retry_delay_seconds(d->attempts + 1, WEBHOOK_RETRY_BASE_SECONDS,
+                                     WEBHOOK_RETRY_MAX_SECONDS, -1, random01());
+    char retry[24];
+    snprintf(retry, sizeof(retry), "%ld", delay);
+    db_webhook_retry(c, d->id, delay, why);
+    log_field f[] = {{"event_id", d->id, 0},
+                     {"attempt", attempt, 1},
+                     {"webhook", origin, 0},
+                     {"error", why, 0},
+                     {"retry_in_seconds", retry, 1}};
+    log_event(LOG_WARN, "webhook delivery failed; will retry", f, 5);
+  }
+  db_release(w->db, c);
+}
+
+/* POSTs one claimed subscription delivery, signed with its secret. */
+static void deliver_sub(webhook *w, http_client *hc, const db_webhook_delivery *d) {
+  char id_header[80], sig_header[96], why[512];
+  char *secret = NULL;
+  size_t secret_len = 0;
+  long status = 0;
+  char *err = NULL;
+  int ok = 0;
+  snprintf(id_header, sizeof(id_header), "X-Certdeploy-Event-Id: %s", d->id);
+  if (crypto_open(w->app->master_key, d->secret_sealed, &secret, &secret_len) != 0) {
+    record_sub(w, d, 0, "the subscription's secret cannot be opened with this master key");
+    return;
+  }
+  char hex[65];
+  int signed_ok = crypto_hmac_sha256_hex(secret, secret_len, d->body, strlen(d->body), hex) == 0;
+  crypto_free_secret(secret);
+  if (!signed_ok) {
+    record_sub(w, d, 0, "cannot sign the body");
+    return;
+  }
+  snprintf(sig_header, sizeof(sig_header), "X-Certdeploy-Signature: sha256=%s", hex);
+  const char *headers[] = {id_header, sig_header};
+  http_post req = {.url = d->url,
+                   .json = d->body,
+                   .headers = headers,
+                   .nheaders = 2,
+                   .timeout_seconds = WEBHOOK_TIMEOUT_SECONDS,
+                   .cancelled = cancelled,
+                   .cancel_arg = w};
+  if (http_post_json(hc, &req, &status, &err) == 0) {
+    ok = status >= 200 && status <= 299;
+    snprintf(why, sizeof(why), "HTTP %ld%s", status,
+             status >= 300 && status <= 399 ? " (redirects are not followed)" : "");
+  } else {
+    snprintf(why, sizeof(why), "%s", err ? err : "out of memory");
+  }
+  free(err);
+  record_sub(w, d, ok, why);
+}
+
 static void *sender_thread(void *arg) {
   pthread_setname_np(pthread_self(), "cd-webhook"); /* for top -H, perf */
   webhook *w = arg;
@@ -140,16 +211,24 @@ static void *sender_thread(void *arg) {
     return NULL;
   }
   for (;;) {
-    int claimed = 0;
+    int claimed = 0, claimed_sub = 0;
     db_outbox_event ev = {0};
+    db_webhook_delivery d = {0};
     db_conn *c = db_acquire(w->db);
     if (c != NULL) {
-      claimed = db_outbox_claim(c, WEBHOOK_LEASE_SECONDS, &ev) == 1;
+      if (w->url != NULL)
+        claimed = db_outbox_claim(c, WEBHOOK_LEASE_SECONDS, &ev) == 1;
+      if (!claimed)
+        claimed_sub = db_webhook_claim(c, WEBHOOK_LEASE_SECONDS, &d) == 1;
       db_release(w->db, c); /* not held across the POST */
     }
     if (claimed)
       deliver(w, hc, &ev);
+    if (claimed_sub)
+      deliver_sub(w, hc, &d);
     db_outbox_event_release(&ev);
+    db_webhook_delivery_release(&d);
+    claimed = claimed || claimed_sub;
     if (claimed && !stopping(w))
       continue;
     if (wait_for_work(w, &seen) != 0)
@@ -170,6 +249,9 @@ static void prune(webhook *w) {
   if (c == NULL)
     return;
   int n = db_outbox_prune(c, WEBHOOK_KEEP_DELIVERED_DAYS);
+  int m = db_webhook_prune(c, WEBHOOK_KEEP_DELIVERED_DAYS);
+  if (m > 0)
+    n = (n > 0 ? n : 0) + m;
   if (n > 0)
     log_msg(LOG_INFO, "webhook: pruned %d delivered event(s) older than %d days", n,
             WEBHOOK_KEEP_DELIVERED_DAYS);
@@ -183,8 +265,11 @@ static int listener_timeout_ms(webhook *w, double poll_left, int *due_soon) {
   double next = -1;
   db_conn *c = db_acquire(w->db);
   if (c != NULL) {
-    if (db_outbox_next_due_in(c, &next) != 1)
+    double sub = -1;
+    if (w->url == NULL || db_outbox_next_due_in(c, &next) != 1)
       next = -1;
+    if (db_webhook_next_due_in(c, &sub) == 1 && (next < 0 || sub < next))
+      next = sub;
     db_release(w->db, c);
   }
   double t = poll_left < 1.0 ? poll_left : 1.0;
@@ -224,12 +309,11 @@ static void *listener_thread(void *arg) {
 int webhook_start(app *a, webhook **out) {
   char *err = NULL;
   *out = NULL;
-  if (a->cfg->webhook_url == NULL || a->cfg->webhook_url[0] == '\0') {
+  int have_url = a->cfg->webhook_url != NULL && a->cfg->webhook_url[0] != '\0';
+  if (!have_url)
     log_msg(LOG_INFO, "webhook: CERTDEPLOY_WEBHOOK_URL is not set; failure events are kept in "
                       "the outbox and sent once it is");
-    return 0;
-  }
-  if (http_url_check(a->cfg->webhook_url, &err) != 0) {
+  if (have_url && http_url_check(a->cfg->webhook_url, &err) != 0) {
     log_fail("CERTDEPLOY_WEBHOOK_URL is unusable: %s", err ? err : "out of memory");
     free(err);
     return -1;
@@ -238,8 +322,9 @@ int webhook_start(app *a, webhook **out) {
   if (w == NULL)
     return log_fail("cannot start the webhook sender: out of memory");
   w->app = a;
-  w->url = a->cfg->webhook_url;
-  http_url_origin(w->url, w->origin, sizeof(w->origin));
+  w->url = have_url ? a->cfg->webhook_url : NULL;
+  if (have_url)
+    http_url_origin(w->url, w->origin, sizeof(w->origin));
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->wake, NULL);
   w->db = db_pool_create(a->cfg->database_url, WEBHOOK_SENDERS / 2 + 1);
@@ -253,7 +338,8 @@ int webhook_start(app *a, webhook **out) {
   if (pthread_create(&w->listener, NULL, listener_thread, w) != 0)
     goto fail;
   w->listener_started = 1;
-  log_msg(LOG_INFO, "webhook: sending failure events to %s", w->origin);
+  if (have_url)
+    log_msg(LOG_INFO, "webhook: sending failure events to %s", w->origin);
   *out = w;
   return 0;
 fail:

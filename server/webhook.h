@@ -15,7 +15,9 @@
  * wakes the senders on NOTIFY certdeploy_outbox, when a retry comes due,
  * and every few seconds; it also prunes delivered events after 7 days.
  *
- * Without a URL nothing is sent and events stay in the outbox; once a
+ * Subscriptions (POST /api/v1/webhooks) get the same guarantees, each on
+ * its own rows (db_webhooks.h). Without a URL nothing of the outbox is
+ * sent and its events stay there; once a
  * URL is configured they are delivered, oldest first.
  *
  * docs/threads.md: every kind of thread, and what each may wait on.
@@ -34,9 +36,10 @@
 
 typedef struct webhook webhook;
 
-/* Starts the sender when a->cfg->webhook_url is set (*out is NULL when it
- * is not). Returns 0, or -1 after logging why (an unusable URL, no
- * threads). */
+/* Starts the senders: they deliver the outbox when a->cfg->webhook_url is
+ * set, and the subscriptions' deliveries (webhook_deliveries, signed with
+ * each subscription's secret: X-Certdeploy-Signature) always. Returns
+ * 0, or -1 after logging why (an unusable URL, no threads). */
 int webhook_start(app *a, webhook **out);
 
 /* Stops the threads; a POST in flight is abandoned and its event is due

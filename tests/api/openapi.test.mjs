@@ -268,6 +268,17 @@ describe('real replies match the spec', () => {
     is(await call('DELETE', `/api/v1/enroll-secrets/${s.id}`), 404, 'not_found');
   });
 
+  test('webhook subscriptions', async () => {
+    const w = is(await call('POST', '/api/v1/webhooks', { body: { url: 'https://hooks.example.com/x', events: ['deployment.failed'] } }), 201);
+    is(await call('POST', '/api/v1/webhooks', { body: { url: 'ftp://hooks.example.com/x', events: ['deployment.failed'] } }), 400, 'invalid_request');
+    is(await call('GET', '/api/v1/webhooks', { token: observer }), 200);
+    is(await call('GET', '/api/v1/webhooks', { token: 'cdt_unknown-token-000000' }), 401, 'unauthorized');
+    is(await call('PATCH', `/api/v1/webhooks/${w.id}`, { body: { events: ['deployment.recovered', 'certificate.revoked'] } }), 200);
+    is(await call('PATCH', `/api/v1/webhooks/${w.id}`, { body: { events: ['nope'] } }), 400, 'invalid_request');
+    is(await call('DELETE', `/api/v1/webhooks/${w.id}`), 204);
+    is(await call('DELETE', `/api/v1/webhooks/${w.id}`), 404, 'not_found');
+  });
+
   test('profiles, devices, deployments and the device API', async () => {
     const caId = fleet.caId;
     // Profiles.

@@ -798,9 +798,35 @@ static void test_ca_issue(void **state) {
   remove_tree(dir);
 }
 
+/* RFC 4231 test cases 1, 2, 6 and 7 (6 and 7: a key longer than the block). */
+static void test_hmac_sha256_rfc4231(void **state) {
+  (void)state;
+  char out[65];
+  unsigned char key20[20], key131[131];
+  memset(key20, 0x0b, sizeof(key20));
+  memset(key131, 0xaa, sizeof(key131));
+  assert_int_equal(crypto_hmac_sha256_hex(key20, sizeof(key20), "Hi There", 8, out), 0);
+  assert_string_equal(out, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  const char *what = "what do ya want for nothing?";
+  assert_int_equal(crypto_hmac_sha256_hex("Jefe", 4, what, strlen(what), out), 0);
+  assert_string_equal(out, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  const char *big = "Test Using Larger Than Block-Size Key - Hash Key First";
+  assert_int_equal(crypto_hmac_sha256_hex(key131, sizeof(key131), big, strlen(big), out), 0);
+  assert_string_equal(out, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  const char *big2 = "This is a test using a larger than block-size key and a larger than "
+                     "block-size data. The key needs to be hashed before being used by the "
+                     "HMAC algorithm.";
+  assert_int_equal(crypto_hmac_sha256_hex(key131, sizeof(key131), big2, strlen(big2), out), 0);
+  assert_string_equal(out, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+  /* an empty key is a key, not "the previous one" */
+  assert_int_equal(crypto_hmac_sha256_hex("", 0, "", 0, out), 0);
+  assert_string_equal(out, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sha256_known_vectors),
+      cmocka_unit_test(test_hmac_sha256_rfc4231),
       cmocka_unit_test(test_base64_roundtrip),
       cmocka_unit_test(test_base64_bad_input),
       cmocka_unit_test(test_token_shape),
