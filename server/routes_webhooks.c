@@ -11,6 +11,7 @@
 #include "json_body.h"
 #include "page.h"
 #include "reply.h"
+#include "uuid.h"
 
 #include <stdio.h>
 #include <stdlib.h>
