@@ -74,29 +74,43 @@ static double random01(void) {
   return (double)((unsigned)rnd[0] << 16 | (unsigned)rnd[1] << 8 | rnd[2]) / 16777216.0;
 }
 
+/* One delivery to make: an outbox event of CERTDEPLOY_WEBHOOK_URL or a
+ * subscription's, and the calls of its table (db_outbox.h,
+ * db_webhooks.h) that record what became of it. */
+typedef struct delivery {
+  const char *id;     /* X-Certdeploy-Event-Id, the same on every retry */
+  const char *url;    /* where to POST */
+  const char *origin; /* what is logged of the URL */
+  const char *body;   /* the JSON */
+  int attempts;       /* failed deliveries before this one */
+  int (*delivered)(db_conn *c, const char *id);
+  int (*retry)(db_conn *c, const char *id, long delay_seconds, const char *error);
+  int (*unclaim)(db_conn *c, const char *id);
+} delivery;
+
 /* Records the outcome of one delivery. A failed database write is left to
  * the lease: the event comes due again and is sent again. */
-static void record(webhook *w, const db_outbox_event *ev, int ok, const char *why) {
+static void record(webhook *w, const delivery *d, int ok, const char *why) {
   db_conn *c = db_acquire(w->db);
   if (c == NULL)
     return;
   char attempt[16];
-  snprintf(attempt, sizeof(attempt), "%d", ev->attempts + 1);
+  snprintf(attempt, sizeof(attempt), "%d", d->attempts + 1);
   if (ok) {
-    db_outbox_delivered(c, ev->id);
-    log_field f[] = {{"event_id", ev->id, 0}, {"attempt", attempt, 1}};
-    log_event(LOG_INFO, "webhook event delivered", f, 2);
+    d->delivered(c, d->id);
+    log_field f[] = {{"event_id", d->id, 0}, {"attempt", attempt, 1}, {"webhook", d->origin, 0}};
+    log_event(LOG_INFO, "webhook event delivered", f, 3);
   } else if (stopping(w)) {
-    db_outbox_unclaim(c, ev->id);
+    d->unclaim(c, d->id);
   } else {
-    long delay = retry_delay_seconds(ev->attempts + 1, WEBHOOK_RETRY_BASE_SECONDS,
+    long delay = retry_delay_seconds(d->attempts + 1, WEBHOOK_RETRY_BASE_SECONDS,
                                      WEBHOOK_RETRY_MAX_SECONDS, -1, random01());
     char retry[24];
     snprintf(retry, sizeof(retry), "%ld", delay);
-    db_outbox_retry(c, ev->id, delay, why);
-    log_field f[] = {{"event_id", ev->id, 0},
+    d->retry(c, d->id, delay, why);
+    log_field f[] = {{"event_id", d->id, 0},
                      {"attempt", attempt, 1},
-                     {"webhook", w->origin, 0},
+                     {"webhook", d->origin, 0},
                      {"error", why, 0},
                      {"retry_in_seconds", retry, 1}};
     log_event(LOG_WARN, "webhook delivery failed; will retry", f, 5);
@@ -104,15 +118,16 @@ static void record(webhook *w, const db_outbox_event *ev, int ok, const char *wh
   db_release(w->db, c);
 }
 
-/* POSTs one claimed event and records what happened. */
-static void deliver(webhook *w, http_client *hc, const db_outbox_event *ev) {
+/* POSTs d's body, with signature (a header line, or NULL for none), and
+ * records what happened. */
+static void post(webhook *w, http_client *hc, const delivery *d, const char *signature) {
   char id_header[80];
-  snprintf(id_header, sizeof(id_header), "X-Certdeploy-Event-Id: %s", ev->id);
-  const char *headers[] = {id_header};
-  http_post req = {.url = w->url,
-                   .json = ev->body,
+  snprintf(id_header, sizeof(id_header), "X-Certdeploy-Event-Id: %s", d->id);
+  const char *headers[] = {id_header, signature};
+  http_post req = {.url = d->url,
+                   .json = d->body,
                    .headers = headers,
-                   .nheaders = 1,
+                   .nheaders = signature != NULL ? 2 : 1,
                    .timeout_seconds = WEBHOOK_TIMEOUT_SECONDS,
                    .cancelled = cancelled,
                    .cancel_arg = w};
@@ -128,77 +143,50 @@ static void deliver(webhook *w, http_client *hc, const db_outbox_event *ev) {
     snprintf(why, sizeof(why), "%s", err ? err : "out of memory");
   }
   free(err);
-  record(w, ev, ok, why);
+  record(w, d, ok, why);
 }
 
-/* Records the outcome of one subscription's delivery (as record()). */
-static void record_sub(webhook *w, const db_webhook_delivery *d, int ok, const char *why) {
-  db_conn *c = db_acquire(w->db);
-  if (c == NULL)
-    return;
-  char attempt[16], origin[256];
-  snprintf(attempt, sizeof(attempt), "%d", d->attempts + 1);
-  http_url_origin(d->url, origin, sizeof(origin));
-  if (ok) {
-    db_webhook_delivered(c, d->id);
-    log_field f[] = {{"event_id", d->id, 0}, {"attempt", attempt, 1}, {"webhook", origin, 0}};
-    log_event(LOG_INFO, "webhook event delivered", f, 3);
-  } else if (stopping(w)) {
-    db_webhook_unclaim(c, d->id);
-  } else {
-    long delay = retry_delay_seconds(d->attempts + 1, WEBHOOK_RETRY_BASE_SECONDS,
-                                     WEBHOOK_RETRY_MAX_SECONDS, -1, random01());
-    char retry[24];
-    snprintf(retry, sizeof(retry), "%ld", delay);
-    db_webhook_retry(c, d->id, delay, why);
-    log_field f[] = {{"event_id", d->id, 0},
-                     {"attempt", attempt, 1},
-                     {"webhook", origin, 0},
-                     {"error", why, 0},
-                     {"retry_in_seconds", retry, 1}};
-    log_event(LOG_WARN, "webhook delivery failed; will retry", f, 5);
-  }
-  db_release(w->db, c);
+/* POSTs one claimed event of CERTDEPLOY_WEBHOOK_URL (no secret, no
+ * signature). */
+static void deliver_outbox(webhook *w, http_client *hc, const db_outbox_event *ev) {
+  delivery d = {.id = ev->id,
+                .url = w->url,
+                .origin = w->origin,
+                .body = ev->body,
+                .attempts = ev->attempts,
+                .delivered = db_outbox_delivered,
+                .retry = db_outbox_retry,
+                .unclaim = db_outbox_unclaim};
+  post(w, hc, &d, NULL);
 }
 
 /* POSTs one claimed subscription delivery, signed with its secret. */
-static void deliver_sub(webhook *w, http_client *hc, const db_webhook_delivery *d) {
-  char id_header[80], sig_header[96], why[512];
+static void deliver_subscription(webhook *w, http_client *hc, const db_webhook_delivery *sub) {
+  char origin[256], hex[65], signature[96];
+  http_url_origin(sub->url, origin, sizeof(origin));
+  delivery d = {.id = sub->id,
+                .url = sub->url,
+                .origin = origin,
+                .body = sub->body,
+                .attempts = sub->attempts,
+                .delivered = db_webhook_delivered,
+                .retry = db_webhook_retry,
+                .unclaim = db_webhook_unclaim};
   char *secret = NULL;
   size_t secret_len = 0;
-  long status = 0;
-  char *err = NULL;
-  int ok = 0;
-  snprintf(id_header, sizeof(id_header), "X-Certdeploy-Event-Id: %s", d->id);
-  if (crypto_open(w->app->master_key, d->secret_sealed, &secret, &secret_len) != 0) {
-    record_sub(w, d, 0, "the subscription's secret cannot be opened with this master key");
+  if (crypto_open(w->app->master_key, sub->secret_sealed, &secret, &secret_len) != 0) {
+    record(w, &d, 0, "the subscription's secret cannot be opened with this master key");
     return;
   }
-  char hex[65];
-  int signed_ok = crypto_hmac_sha256_hex(secret, secret_len, d->body, strlen(d->body), hex) == 0;
+  int signed_ok =
+      crypto_hmac_sha256_hex(secret, secret_len, sub->body, strlen(sub->body), hex) == 0;
   crypto_free_secret(secret);
   if (!signed_ok) {
-    record_sub(w, d, 0, "cannot sign the body");
+    record(w, &d, 0, "cannot sign the body");
     return;
   }
-  snprintf(sig_header, sizeof(sig_header), "X-Certdeploy-Signature: sha256=%s", hex);
-  const char *headers[] = {id_header, sig_header};
-  http_post req = {.url = d->url,
-                   .json = d->body,
-                   .headers = headers,
-                   .nheaders = 2,
-                   .timeout_seconds = WEBHOOK_TIMEOUT_SECONDS,
-                   .cancelled = cancelled,
-                   .cancel_arg = w};
-  if (http_post_json(hc, &req, &status, &err) == 0) {
-    ok = status >= 200 && status <= 299;
-    snprintf(why, sizeof(why), "HTTP %ld%s", status,
-             status >= 300 && status <= 399 ? " (redirects are not followed)" : "");
-  } else {
-    snprintf(why, sizeof(why), "%s", err ? err : "out of memory");
-  }
-  free(err);
-  record_sub(w, d, ok, why);
+  snprintf(signature, sizeof(signature), "X-Certdeploy-Signature: sha256=%s", hex);
+  post(w, hc, &d, signature);
 }
 
 static void *sender_thread(void *arg) {
@@ -223,9 +211,9 @@ static void *sender_thread(void *arg) {
       db_release(w->db, c); /* not held across the POST */
     }
     if (claimed)
-      deliver(w, hc, &ev);
+      deliver_outbox(w, hc, &ev);
     if (claimed_sub)
-      deliver_sub(w, hc, &d);
+      deliver_subscription(w, hc, &d);
     db_outbox_event_release(&ev);
     db_webhook_delivery_release(&d);
     claimed = claimed || claimed_sub;
