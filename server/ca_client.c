@@ -1,14 +1,15 @@
 /*
  * ca_client.c: DigiCert TLM requests over libcurl (see ca_client.h).
  *
- * Layout: per-thread handle cache; one run_transfer() that performs an
+ * Layout: per-thread handle cache; one ca_transfer_run() that performs an
  * exchange and records what happened; classify_*() that turn a failed
- * exchange into a ca_outcome; then the two operations, which only add
- * their request body and their reading of a 2xx reply (ca_reply.c).
+ * exchange into a ca_outcome. Each operation has its own file (ca_validate.c,
+ * ca_issue.c), which only adds its request body and its reading of a 2xx
+ * reply (ca_reply.c); ca_transport.h is what they share.
  */
 #include "ca_client.h"
+#include "ca_transport.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -23,7 +24,6 @@
 #include "ca_retry_after.h"
 #include "crypto.h"
 #include "fail.h"
-#include "wipebuf.h"
 
 /* ---- per-thread handles ----------------------------------------------- */
 
@@ -76,7 +76,7 @@ static CURL *thread_handle(void) {
 
 /* ---- outcomes ------------------------------------------------------------ */
 
-static void outcome_init(ca_outcome *out) {
+void ca_outcome_init(ca_outcome *out) {
   memset(out, 0, sizeof *out);
   out->cls = CA_OK;
   out->retry_after_seconds = -1;
@@ -90,12 +90,10 @@ void ca_outcome_release(ca_outcome *out) {
   free(out->serial);
   free(out->certificate_pem);
   free(out->chain_pem);
-  outcome_init(out);
+  ca_outcome_init(out);
 }
 
-/* Records a failure: class, label and a formatted detail (replacing any). */
-__attribute__((format(printf, 4, 5))) static void fail(ca_outcome *out, ca_class cls,
-                                                       const char *label, const char *fmt, ...) {
+void ca_fail(ca_outcome *out, ca_class cls, const char *label, const char *fmt, ...) {
   va_list ap;
   out->cls = cls;
   out->result_label = label;
@@ -104,11 +102,10 @@ __attribute__((format(printf, 4, 5))) static void fail(ca_outcome *out, ca_class
   va_end(ap);
 }
 
-/* A local failure: memory, or a call before ca_client_global_init. */
-static void fail_local(ca_outcome *out) {
-  fail(out, CA_TRANSIENT, "connect_error",
-       "certdeploy could not prepare the CA request (out of memory, or the CA client is not "
-       "initialised)");
+void ca_fail_local(ca_outcome *out) {
+  ca_fail(out, CA_TRANSIENT, "connect_error",
+          "certdeploy could not prepare the CA request (out of memory, or the CA client is not "
+          "initialised)");
 }
 
 /* ---- URL and request checks ---------------------------------------------- */
@@ -164,26 +161,24 @@ out:
   return rc;
 }
 
-/* Refuses what cannot work before any byte is sent: bad URL, missing or
- * header-breaking token, missing profile. Returns -1 with out filled. */
-static int preflight(const ca_endpoint *ca, const char *prefix, ca_outcome *out) {
+int ca_preflight(const ca_endpoint *ca, const char *prefix, ca_outcome *out) {
   char *err = NULL;
   if (ca_url_check(ca->url, &err) < 0) {
-    fail(out, CA_PERMANENT, "rejected", "%s%s", prefix, err ? err : "CA URL is unusable");
+    ca_fail(out, CA_PERMANENT, "rejected", "%s%s", prefix, err ? err : "CA URL is unusable");
     free(err);
     return -1;
   }
   if (ca->api_token == NULL || ca->api_token[0] == '\0') {
-    fail(out, CA_PERMANENT, "rejected", "%sno API token is set", prefix);
+    ca_fail(out, CA_PERMANENT, "rejected", "%sno API token is set", prefix);
     return -1;
   }
   if (!ca_request_token_ok(ca->api_token)) {
-    fail(out, CA_PERMANENT, "rejected",
-         "%sthe API token contains spaces or characters not allowed in an HTTP header", prefix);
+    ca_fail(out, CA_PERMANENT, "rejected",
+            "%sthe API token contains spaces or characters not allowed in an HTTP header", prefix);
     return -1;
   }
   if (ca->profile_id == NULL || ca->profile_id[0] == '\0') {
-    fail(out, CA_PERMANENT, "rejected", "%sno profile id is set", prefix);
+    ca_fail(out, CA_PERMANENT, "rejected", "%sno profile id is set", prefix);
     return -1;
   }
   return 0;
@@ -191,29 +186,17 @@ static int preflight(const ca_endpoint *ca, const char *prefix, ca_outcome *out)
 
 /* ---- one HTTP exchange ----------------------------------------------------- */
 
-/* Everything one exchange produced. */
-typedef struct transfer {
-  CURLcode rc;                  /* curl_easy_perform's result */
-  long status;                  /* final HTTP status, 0 when none */
-  int sent;                     /* the request may have reached the CA */
-  double seconds;               /* wall time */
-  long retry_after;             /* parsed Retry-After of the last reply, -1 */
-  int too_large;                /* body exceeded CA_REPLY_MAX_BYTES */
-  wipebuf body;                 /* reply body (NUL-terminated once any arrived) */
-  char errbuf[CURL_ERROR_SIZE]; /* curl's own words for rc */
-} transfer;
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
-  transfer *t = userdata;
+  ca_transfer *t = userdata;
   size_t n = size * nmemb;
   int rc = wipebuf_append(&t->body, data, n, CA_REPLY_MAX_BYTES);
   if (rc == WIPEBUF_TOO_BIG)
     t->too_large = 1;
-  return rc == WIPEBUF_OK ? n : 0; /* 0 aborts the transfer with CURLE_WRITE_ERROR */
+  return rc == WIPEBUF_OK ? n : 0; /* 0 aborts the ca_transfer with CURLE_WRITE_ERROR */
 }
 
 static size_t on_header(char *data, size_t size, size_t nitems, void *userdata) {
-  transfer *t = userdata;
+  ca_transfer *t = userdata;
   size_t n = size * nitems;
   static const char name[] = "Retry-After:";
 
@@ -252,14 +235,8 @@ static void headers_free(struct curl_slist *list) {
   curl_slist_free_all(list);
 }
 
-/*
- * Performs GET url (post_body NULL) or POST url with a JSON body. Fills *t
- * (release with transfer_release). Returns -1 only when the exchange could
- * not be attempted (no handle, memory); a network or HTTP failure is 0
- * with t->rc / t->status telling what happened.
- */
-static int run_transfer(const ca_endpoint *ca, const char *url, const char *post_body,
-                        transfer *t) {
+int ca_transfer_run(const ca_endpoint *ca, const char *method, const char *url,
+                    const char *post_body, ca_transfer *t) {
   CURL *h = thread_handle();
   struct curl_slist *headers = NULL;
   char *key_header = NULL;
@@ -303,9 +280,12 @@ static int run_transfer(const ca_endpoint *ca, const char *url, const char *post
     bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, post_body) != CURLE_OK;
     bad |=
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(post_body)) != CURLE_OK;
-    /* An issue request never goes over a reused connection: when a reused
-     * connection dies before the reply, libcurl silently sends the request
-     * again on a new one, and a POST resent that way can issue twice. */
+    if (strcmp(method, "POST") != 0)
+      bad |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK;
+    /* A request with a body never goes over a reused connection: when a
+     * reused connection dies before the reply, libcurl silently sends the
+     * request again on a new one, and an issue resent that way can issue
+     * twice. */
     bad |= curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
   } else {
@@ -340,20 +320,20 @@ out:
   return rc;
 }
 
-static void transfer_release(transfer *t) {
+void ca_transfer_release(ca_transfer *t) {
   wipebuf_release(&t->body);
 }
 
 /* ---- classification ------------------------------------------------------- */
 
 /* curl's message for t, preferring the specific error buffer. */
-static const char *transfer_error(const transfer *t) {
+static const char *transfer_error(const ca_transfer *t) {
   return t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->rc);
 }
 
-/* No HTTP status arrived: classify the transport failure. */
+/* No HTTP status arrived: ca_classify the transport failure. */
 static void classify_transport(const ca_endpoint *ca, const char *prefix, int may_issue,
-                               const transfer *t, ca_outcome *out) {
+                               const ca_transfer *t, ca_outcome *out) {
   long timeout = ca->timeout_seconds > 0 ? ca->timeout_seconds : CA_DEFAULT_TIMEOUT_SECONDS;
   const char *why = transfer_error(t);
 
@@ -368,54 +348,54 @@ static void classify_transport(const ca_endpoint *ca, const char *prefix, int ma
   case CURLE_SSL_ISSUER_ERROR:
   case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
   case CURLE_SSL_INVALIDCERTSTATUS:
-    fail(out, CA_TRANSIENT, "connect_error", "%scould not connect (%s)", prefix, why);
+    ca_fail(out, CA_TRANSIENT, "connect_error", "%scould not connect (%s)", prefix, why);
     return;
   case CURLE_SSL_CACERT_BADFILE:
-    fail(out, CA_PERMANENT, "rejected", "%sthe CA's trust anchor PEM could not be loaded (%s)",
-         prefix, why);
+    ca_fail(out, CA_PERMANENT, "rejected", "%sthe CA's trust anchor PEM could not be loaded (%s)",
+            prefix, why);
     return;
   case CURLE_URL_MALFORMAT:
   case CURLE_UNSUPPORTED_PROTOCOL:
     if (!t->sent) {
-      fail(out, CA_PERMANENT, "rejected", "%sthe CA URL is not usable (%s)", prefix, why);
+      ca_fail(out, CA_PERMANENT, "rejected", "%sthe CA URL is not usable (%s)", prefix, why);
       return;
     }
     /* after sending, curl says this of an HTTP/0.9 (non-HTTP) reply */
-    fail(out, CA_PERMANENT, "malformed", "%sthe reply was not HTTP (%s)", prefix, why);
+    ca_fail(out, CA_PERMANENT, "malformed", "%sthe reply was not HTTP (%s)", prefix, why);
     return;
   case CURLE_WEIRD_SERVER_REPLY:
   case CURLE_BAD_CONTENT_ENCODING:
-    fail(out, CA_PERMANENT, "malformed", "%sthe reply was not valid HTTP (%s)", prefix, why);
+    ca_fail(out, CA_PERMANENT, "malformed", "%sthe reply was not valid HTTP (%s)", prefix, why);
     return;
   case CURLE_OUT_OF_MEMORY:
   case CURLE_FAILED_INIT:
-    fail(out, CA_TRANSIENT, "connect_error", "%scertdeploy could not run the request (%s)", prefix,
-         why);
+    ca_fail(out, CA_TRANSIENT, "connect_error", "%scertdeploy could not run the request (%s)",
+            prefix, why);
     return;
   case CURLE_OPERATION_TIMEDOUT:
     if (!t->sent)
-      fail(out, CA_TRANSIENT, "timeout", "%scould not connect within %ld s (%s)", prefix, timeout,
-           why);
+      ca_fail(out, CA_TRANSIENT, "timeout", "%scould not connect within %ld s (%s)", prefix,
+              timeout, why);
     else if (may_issue)
-      fail(out, CA_TRANSIENT, "timeout",
-           "%sno reply within %ld s after the request was sent; the CA may have issued; "
-           "retrying",
-           prefix, timeout);
+      ca_fail(out, CA_TRANSIENT, "timeout",
+              "%sno reply within %ld s after the request was sent; the CA may have issued; "
+              "retrying",
+              prefix, timeout);
     else
-      fail(out, CA_TRANSIENT, "timeout", "%sno reply within %ld s", prefix, timeout);
+      ca_fail(out, CA_TRANSIENT, "timeout", "%sno reply within %ld s", prefix, timeout);
     out->maybe_issued = t->sent && may_issue;
     return;
   default:
     /* reset, closed without a reply, send/receive errors */
     if (!t->sent)
-      fail(out, CA_TRANSIENT, "connect_error", "%scould not connect (%s)", prefix, why);
+      ca_fail(out, CA_TRANSIENT, "connect_error", "%scould not connect (%s)", prefix, why);
     else if (may_issue)
-      fail(out, CA_TRANSIENT, "connect_error",
-           "%sthe connection failed after the request was sent (%s); the CA may have issued; "
-           "retrying",
-           prefix, why);
+      ca_fail(out, CA_TRANSIENT, "connect_error",
+              "%sthe connection failed after the request was sent (%s); the CA may have issued; "
+              "retrying",
+              prefix, why);
     else
-      fail(out, CA_TRANSIENT, "connect_error", "%sthe connection failed (%s)", prefix, why);
+      ca_fail(out, CA_TRANSIENT, "connect_error", "%sthe connection failed (%s)", prefix, why);
     out->maybe_issued = t->sent && may_issue;
     return;
   }
@@ -423,7 +403,7 @@ static void classify_transport(const ca_endpoint *ca, const char *prefix, int ma
 
 /* A non-2xx status: class by the contract, detail from the CA's errors.
  * reason, when not NULL, is put before the CA's words. */
-static void classify_status(const char *prefix, const char *reason, const transfer *t,
+static void classify_status(const char *prefix, const char *reason, const ca_transfer *t,
                             ca_outcome *out) {
   long s = t->status;
   ca_class cls = CA_PERMANENT;
@@ -441,22 +421,16 @@ static void classify_status(const char *prefix, const char *reason, const transf
     cls = CA_TRANSIENT;
   }
   if (text == NULL) {
-    fail_local(out);
+    ca_fail_local(out);
   } else {
-    fail(out, cls, label, "%s%s%s%s (HTTP %ld%s)", prefix, reason ? reason : "", reason ? ": " : "",
-         text, s, retry);
+    ca_fail(out, cls, label, "%s%s%s%s (HTTP %ld%s)", prefix, reason ? reason : "",
+            reason ? ": " : "", text, s, retry);
   }
   free(text);
 }
 
-/*
- * Turns the result of run_transfer into *out unless it is a complete 2xx
- * reply; returns 1 when out is final, 0 when the caller reads the body.
- * status_reason picks a reason text for a status (may return NULL).
- */
-static int classify(const ca_endpoint *ca, const char *prefix, int may_issue, const transfer *t,
-                    const char *(*status_reason)(long status, const ca_endpoint *ca),
-                    ca_outcome *out) {
+int ca_classify(const ca_endpoint *ca, const char *prefix, int may_issue, const ca_transfer *t,
+                const char *(*status_reason)(long status, const ca_endpoint *ca), ca_outcome *out) {
   out->http_status = t->status;
   out->seconds = t->seconds;
   if (t->status == 0) {
@@ -469,136 +443,15 @@ static int classify(const ca_endpoint *ca, const char *prefix, int may_issue, co
     /* the CA said yes but the body did not arrive whole: retrying could
      * issue twice, and the contract makes a malformed success permanent */
     if (t->too_large)
-      fail(out, CA_PERMANENT, "malformed", "%sthe CA answered HTTP %ld with a body over %ld bytes",
-           prefix, t->status, CA_REPLY_MAX_BYTES);
+      ca_fail(out, CA_PERMANENT, "malformed",
+              "%sthe CA answered HTTP %ld with a body over %ld bytes", prefix, t->status,
+              CA_REPLY_MAX_BYTES);
     else
-      fail(out, CA_PERMANENT, "malformed",
-           "%sthe CA answered HTTP %ld but the reply was cut off (%s)", prefix, t->status,
-           transfer_error(t));
+      ca_fail(out, CA_PERMANENT, "malformed",
+              "%sthe CA answered HTTP %ld but the reply was cut off (%s)", prefix, t->status,
+              transfer_error(t));
     return 1;
   }
   classify_status(prefix, status_reason ? status_reason(t->status, ca) : NULL, t, out);
   return 1;
-}
-
-/* ---- validation ------------------------------------------------------------ */
-
-static const char *validate_reason(long status, const ca_endpoint *ca) {
-  (void)ca;
-  if (status == 401)
-    return "the API token was rejected";
-  if (status == 403 || status == 404)
-    return "the profile is unknown or not allowed for this API token";
-  return NULL;
-}
-
-int ca_validate(const ca_endpoint *ca, ca_outcome *out) {
-  char *prefix = NULL, *url = NULL, *status = NULL, *err = NULL;
-  transfer t;
-
-  outcome_init(out);
-  memset(&t, 0, sizeof t);
-  prefix = ca_request_prefix("validate", ca->name);
-  if (prefix == NULL) {
-    fail_local(out);
-    goto out;
-  }
-  if (preflight(ca, prefix, out) < 0)
-    goto out;
-  url = ca_request_url(ca->url, "/mpki/api/v2/profile/", ca->profile_id);
-  if (url == NULL || run_transfer(ca, url, NULL, &t) < 0) {
-    fail_local(out);
-    goto out;
-  }
-  if (classify(ca, prefix, 0, &t, validate_reason, out))
-    goto out;
-  if (t.status != 200) {
-    fail(out, CA_PERMANENT, "malformed", "%sthe CA answered HTTP %ld, expected 200", prefix,
-         t.status);
-    goto out;
-  }
-  if (ca_reply_profile_status(t.body.data, t.body.len, &status, &err) < 0) {
-    fail(out, CA_PERMANENT, "malformed", "%s%s", prefix, err ? err : "unreadable profile reply");
-    goto out;
-  }
-  if (strcmp(status, "Active") != 0) {
-    fail(out, CA_PERMANENT, "rejected", "%sprofile \"%s\" is %s, not Active", prefix,
-         ca->profile_id, status);
-    goto out;
-  }
-  out->cls = CA_OK;
-  out->result_label = "ok";
-out:
-  free(status);
-  free(err);
-  transfer_release(&t);
-  free(url);
-  free(prefix);
-  return out->cls == CA_OK ? 0 : -1;
-}
-
-/* ---- issuing ------------------------------------------------------------------ */
-
-int ca_issue(const ca_endpoint *ca, const ca_issue_request *req, ca_outcome *out) {
-  char *prefix = NULL, *url = NULL, *body = NULL, *err = NULL;
-  crypto_csr_info csr;
-  ca_issued issued = {0};
-  transfer t;
-
-  outcome_init(out);
-  memset(&t, 0, sizeof t);
-  prefix = ca_request_prefix("get certificate from", ca->name);
-  if (prefix == NULL) {
-    fail_local(out);
-    goto out;
-  }
-  if (req->csr_pem == NULL || req->common_name == NULL || req->seat_id == NULL) {
-    fail(out, CA_PERMANENT, "rejected", "%sthe request lacks a %s", prefix,
-         req->csr_pem == NULL       ? "CSR"
-         : req->common_name == NULL ? "common name"
-                                    : "seat id");
-    goto out;
-  }
-  if (req->csr_pubkey_sha256 != NULL)
-    snprintf(csr.pubkey_sha256, sizeof(csr.pubkey_sha256), "%s", req->csr_pubkey_sha256);
-  else if (crypto_csr_check(req->csr_pem, &csr, &err) < 0) {
-    fail(out, CA_PERMANENT, "rejected", "%sthe CSR is not acceptable: %s", prefix,
-         err ? err : "unreadable");
-    goto out;
-  }
-  if (preflight(ca, prefix, out) < 0)
-    goto out;
-  url = ca_request_url(ca->url, "/mpki/api/v1/certificate", NULL);
-  body =
-      ca_request_issue_body(ca->profile_id, req->seat_id, req->csr_pem, req->common_name, req->upn);
-  if (url == NULL || body == NULL || run_transfer(ca, url, body, &t) < 0) {
-    fail_local(out);
-    goto out;
-  }
-  if (classify(ca, prefix, 1, &t, NULL, out))
-    goto out;
-  if (t.status != 201) {
-    fail(out, CA_PERMANENT, "malformed", "%sthe CA answered HTTP %ld, expected 201", prefix,
-         t.status);
-    goto out;
-  }
-  if (ca_reply_check_issued(t.body.data, t.body.len, csr.pubkey_sha256, &issued, &err) < 0) {
-    fail(out, CA_PERMANENT, "malformed", "%s%s", prefix, err ? err : "unreadable reply");
-    goto out;
-  }
-  out->serial = issued.serial;
-  out->certificate_pem = issued.certificate_pem;
-  out->chain_pem = issued.chain_pem;
-  out->leaf = issued.leaf;
-  memset(&issued, 0, sizeof issued);
-  out->cls = CA_OK;
-  out->result_label = "ok";
-out:
-  ca_issued_release(&issued);
-  free(err);
-  transfer_release(&t);
-  free(body);
-  free(url);
-  free(prefix);
-  return out->cls == CA_OK ? 0 : -1;
 }

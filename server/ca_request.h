@@ -1,7 +1,7 @@
 /*
  * ca_request.h: building DigiCert TLM requests, without any I/O.
  *
- * Used by ca_client.c. All returned strings are malloc'd and owned by the
+ * Used by the CA calls (ca_issue.c, ...). All returned strings are malloc'd and owned by the
  * caller; NULL means memory failure.
  */
 #ifndef CERTDEPLOY_CA_REQUEST_H

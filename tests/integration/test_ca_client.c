@@ -4,7 +4,7 @@
  *
  * The mock is started on a free port (--listen 127.0.0.1:0) and driven
  * through its /_mock endpoints with the curl command line tool, since only
- * server/ca_client.c may include curl.h. Binaries come from
+ * the adapter (server/ca_client.c, ca_transport.h) may include curl.h. Binaries come from
  * $CERTDEPLOY_BUILD (default "build").
  */
 #include <setjmp.h>
