@@ -1,10 +1,10 @@
 /*
  * ca_reply.h: reading DigiCert TLM reply bodies, without any I/O.
  *
- * Used by the CA calls (ca_validate.c, ca_issue.c); separate so the checks of what a CA answered can be
- * read (and tested) apart from the transport. Texts returned are malloc'd,
- * owned by the caller, single-line and valid UTF-8 (control characters
- * become spaces, bytes that are not UTF-8 become '?').
+ * Used by the CA calls (ca_validate.c, ca_issue.c); separate so the checks of what a CA answered
+ * can be read (and tested) apart from the transport. Texts returned are malloc'd, owned by the
+ * caller, single-line and valid UTF-8 (control characters become spaces, bytes that are not UTF-8
+ * become '?').
  */
 #ifndef CERTDEPLOY_CA_REPLY_H
 #define CERTDEPLOY_CA_REPLY_H
