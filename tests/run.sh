@@ -272,6 +272,7 @@ run_valgrind() {
 }
 
 for layer in "${layers[@]}"; do
+  layer_started=$SECONDS
   case "$layer" in
   unit | integration | db)
     for bin in build/tests/$layer/test_*; do
@@ -292,6 +293,7 @@ for layer in "${layers[@]}"; do
   valgrind) run_valgrind ;;
   *) echo "unknown layer $layer" >&2; failed=$((failed + 1)) ;;
   esac
+  echo "== $layer: $((SECONDS - layer_started)) s" >&2
 done
 
 if [ ${#failures[@]} -gt 0 ]; then
