@@ -2,8 +2,8 @@
 #include "db_outbox.h"
 
 #include "db_internal.h"
+#include "db_queue.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,11 +27,8 @@ DB_STMT(outbox_next_due, "SELECT greatest(0, extract(epoch FROM min(next_attempt
 
 int db_outbox_claim(db_conn *c, long lease_seconds, db_outbox_event *out) {
   int rc;
-  char lease[24];
-  snprintf(lease, sizeof(lease), "%ld", lease_seconds);
-  const char *p[] = {lease};
   memset(out, 0, sizeof(*out));
-  PGresult *res = db_exec(c, &outbox_claim, 1, p, &rc);
+  PGresult *res = db_queue_claim(c, &outbox_claim, lease_seconds, &rc);
   if (res == NULL)
     return rc;
   int n = PQntuples(res);
@@ -54,37 +51,21 @@ void db_outbox_event_release(db_outbox_event *ev) {
 }
 
 int db_outbox_delivered(db_conn *c, const char *id) {
-  const char *p[] = {id};
-  return db_exec_affected(c, &outbox_delivered, 1, p);
+  return db_queue_by_id(c, &outbox_delivered, id);
 }
 
 int db_outbox_retry(db_conn *c, const char *id, long delay_seconds, const char *error) {
-  char delay[24];
-  snprintf(delay, sizeof(delay), "%ld", delay_seconds);
-  const char *p[] = {id, delay, error ? error : ""};
-  return db_exec_affected(c, &outbox_retry, 3, p);
+  return db_queue_retry(c, &outbox_retry, id, delay_seconds, error);
 }
 
 int db_outbox_unclaim(db_conn *c, const char *id) {
-  const char *p[] = {id};
-  return db_exec_affected(c, &outbox_unclaim, 1, p);
+  return db_queue_by_id(c, &outbox_unclaim, id);
 }
 
 int db_outbox_prune(db_conn *c, int days) {
-  char d[16];
-  snprintf(d, sizeof(d), "%d", days);
-  const char *p[] = {d};
-  return db_exec_affected(c, &outbox_prune, 1, p);
+  return db_queue_prune(c, &outbox_prune, days);
 }
 
 int db_outbox_next_due_in(db_conn *c, double *seconds) {
-  int rc;
-  PGresult *res = db_exec(c, &outbox_next_due, 0, NULL, &rc);
-  if (res == NULL)
-    return rc;
-  int found = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0);
-  if (found)
-    *seconds = db_col_double(res, 0, 0);
-  PQclear(res);
-  return found;
+  return db_queue_next_due_in(c, &outbox_next_due, seconds);
 }

@@ -2,6 +2,7 @@
 #include "db_webhooks.h"
 
 #include "db_internal.h"
+#include "db_queue.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,11 +94,8 @@ int db_webhook_delete(db_conn *c, const char *id) {
 
 int db_webhook_claim(db_conn *c, long lease_seconds, db_webhook_delivery *out) {
   int rc;
-  char lease[24];
-  snprintf(lease, sizeof(lease), "%ld", lease_seconds);
-  const char *p[] = {lease};
   memset(out, 0, sizeof(*out));
-  PGresult *res = db_exec(c, &webhook_claim, 1, p, &rc);
+  PGresult *res = db_queue_claim(c, &webhook_claim, lease_seconds, &rc);
   if (res == NULL)
     return rc;
   int n = PQntuples(res);
@@ -126,37 +124,21 @@ void db_webhook_delivery_release(db_webhook_delivery *d) {
 }
 
 int db_webhook_delivered(db_conn *c, const char *id) {
-  const char *p[] = {id};
-  return db_exec_affected(c, &webhook_delivered, 1, p);
+  return db_queue_by_id(c, &webhook_delivered, id);
 }
 
 int db_webhook_retry(db_conn *c, const char *id, long delay_seconds, const char *error) {
-  char delay[24];
-  snprintf(delay, sizeof(delay), "%ld", delay_seconds);
-  const char *p[] = {id, delay, error ? error : ""};
-  return db_exec_affected(c, &webhook_retry, 3, p);
+  return db_queue_retry(c, &webhook_retry, id, delay_seconds, error);
 }
 
 int db_webhook_unclaim(db_conn *c, const char *id) {
-  const char *p[] = {id};
-  return db_exec_affected(c, &webhook_unclaim, 1, p);
+  return db_queue_by_id(c, &webhook_unclaim, id);
 }
 
 int db_webhook_prune(db_conn *c, int days) {
-  char d[16];
-  snprintf(d, sizeof(d), "%d", days);
-  const char *p[] = {d};
-  return db_exec_affected(c, &webhook_prune, 1, p);
+  return db_queue_prune(c, &webhook_prune, days);
 }
 
 int db_webhook_next_due_in(db_conn *c, double *seconds) {
-  int rc;
-  PGresult *res = db_exec(c, &webhook_next_due, 0, NULL, &rc);
-  if (res == NULL)
-    return rc;
-  int found = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0);
-  if (found)
-    *seconds = db_col_double(res, 0, 0);
-  PQclear(res);
-  return found;
+  return db_queue_next_due_in(c, &webhook_next_due, seconds);
 }
